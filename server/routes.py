@@ -9,4 +9,4 @@ ROUTE_MODULES = [
 
 # "module:function" coroutines called with the app at start-up / shut-down, in order.
 STARTUP = []
-SHUTDOWN = []
+SHUTDOWN = ["server.events:drain_on_shutdown"]

@@ -46,11 +46,12 @@ fi
 
 status=0
 echo "=== SQLite: the whole suite"
-.venv/bin/python -m pytest -q -p no:cacheprovider tests "$@" || status=1
+if [ $# -gt 0 ]; then sqlite_paths=("$@"); pg_paths=("$@"); else sqlite_paths=(tests); pg_paths=(tests/integration); fi
+.venv/bin/python -m pytest -q -p no:cacheprovider "${sqlite_paths[@]}" || status=1
 if [ $pg_ok = 1 ]; then
   echo "=== PostgreSQL $PGPORT: everything that touches the database"
   FS_TEST_PG_URL="postgresql://postgres@127.0.0.1:$PGPORT/postgres" \
-    .venv/bin/python -m pytest -q -p no:cacheprovider tests/integration "$@" || status=1
+    .venv/bin/python -m pytest -q -p no:cacheprovider "${pg_paths[@]}" || status=1
 else
   echo "PostgreSQL tests not run: the server could not be started (see above)"; status=1
 fi
