@@ -9,6 +9,8 @@ Bearer-token requests need no CSRF token (sync-protocol §1).
 from __future__ import annotations
 
 import hmac
+import html
+import json
 import re
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
@@ -69,13 +71,21 @@ def _replay(messages: list, receive: Receive) -> Receive:
     return replay
 
 
-async def _send_forbidden(send: Send, locale: str) -> None:
+async def _send_forbidden(send: Send, locale: str, wants_html: bool) -> None:
     message = i18n.translations(locale).ugettext(
         "This form has expired or did not come from this site. Reload the page and try again."
     )
-    body = ('{"error":"csrf","message":"%s"}' % message).encode()
+    if wants_html:  # a plain form post: a page the person can act on
+        back = i18n.translations(locale).ugettext("Back to the start")
+        body = (f'<!doctype html><html lang="{i18n.html_lang(locale)}"><meta charset="utf-8">'
+                f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+                f'<p role="alert">{html.escape(message)}</p><p><a href="/">{html.escape(back)}</a></p>').encode()
+        content_type = b"text/html; charset=utf-8"
+    else:
+        body = json.dumps({"error": "csrf", "message": message}, ensure_ascii=False).encode()
+        content_type = b"application/json; charset=utf-8"
     await send({"type": "http.response.start", "status": 403,
-                "headers": [(b"content-type", b"application/json; charset=utf-8"),
+                "headers": [(b"content-type", content_type),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 
@@ -114,7 +124,9 @@ class AuthMiddleware(ASGIMiddleware):
                 receive = _replay(messages, receive)
                 sent = _token_in_body(headers.get("content-type", ""), body)
             if not sent or not hmac.compare_digest(sent, auth.csrf_token):
-                await _send_forbidden(send, locale)
+                wants_html = ("text/html" in headers.get("accept", "")
+                              and headers.get("hx-request") != "true")
+                await _send_forbidden(send, locale, wants_html)
                 return
         await next_app(scope, receive, send)
 
