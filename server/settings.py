@@ -38,6 +38,7 @@ class Settings:
     blob_dir: Path = field(default=Path("var/blobs"))
     session_hours: int = 12
     board_poll_seconds: int = 10
+    monitor_seconds: float = 60.0  # how often the at-risk monitor looks (dispatch.monitor)
     push_retry_base_seconds: float = 2.0
     log_level: str = "info"
 
@@ -65,6 +66,7 @@ class Settings:
             blob_dir=Path(env.get("FS_BLOB_DIR", str(data_dir / "blobs"))),
             session_hours=int(env.get("FS_SESSION_HOURS", "12")),
             board_poll_seconds=int(env.get("FS_BOARD_POLL_SECONDS", "10")),
+            monitor_seconds=float(env.get("FS_MONITOR_SECONDS", "60")),
             push_retry_base_seconds=float(env.get("FS_PUSH_RETRY_BASE_SECONDS", "2")),
             log_level=env.get("FS_LOG_LEVEL", "info"),
         )

@@ -139,7 +139,7 @@ async def db(database_settings):
 
     engine = bind_engine(database_settings)
     if database_settings.is_postgres:
-        await engine.start_connection_pool(max_size=4)
+        await engine.start_connection_pool(min_size=1, max_size=4)
     yield engine
     if database_settings.is_postgres:
         await engine.close_connection_pool()

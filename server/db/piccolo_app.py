@@ -14,6 +14,8 @@ TABLE_MODULES = [
     "server.workorders.tables",
     "server.push.tables",
     "server.sync.tables",
+    "server.sync.blob_tables",
+    "server.sync.pull_tables",
 ]
 
 APP_CONFIG = AppConfig(

@@ -1,13 +1,68 @@
 """What the technician recorded on an order, for the read-back (sync-protocol §7).
 
 Returns the lists of §7 (parts, labour, notes, photos, payments, signoffs, ratings,
-conflicts) for one work order. The sync feature's fact tables fill them.
+conflicts) for one work order, plus the depot repairs its carry-backs opened (with the
+product receipt number). Each device-made id is a unique row, so it appears once however
+many times its mutation was sent. Times are RFC 3339 in UTC.
 """
 
 from __future__ import annotations
 
-FACT_LISTS = ("parts", "labour", "notes", "photos", "payments", "signoffs", "ratings", "conflicts")
+from datetime import datetime, timezone
+
+from server.sync.tables import (
+    Conflict, DepotRepair, LabourEntry, Note, PartLine, Payment, Photo, Rating, SignOff,
+)
+
+FACT_LISTS = ("parts", "labour", "notes", "photos", "payments", "signoffs", "ratings", "conflicts",
+              "depot_repairs")
+
+
+def rfc3339(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 async def facts_for(work_order_id: int) -> dict[str, list]:
-    return {name: [] for name in FACT_LISTS}
+    queries = (
+        PartLine.select(PartLine.line_id, PartLine.part_code, PartLine.qty, PartLine.voided,
+                        PartLine.source, PartLine.old_part_returned)
+        .where(PartLine.work_order == work_order_id).order_by(PartLine.id),
+        LabourEntry.select(LabourEntry.entry_id, LabourEntry.started_at, LabourEntry.ended_at)
+        .where(LabourEntry.work_order == work_order_id).order_by(LabourEntry.id),
+        Note.select(Note.note_id, Note.text).where(Note.work_order == work_order_id).order_by(Note.id),
+        Photo.select(Photo.photo_id, Photo.sha256, Photo.caption)
+        .where(Photo.work_order == work_order_id).order_by(Photo.id),
+        Payment.select(Payment.payment_id, Payment.amount_cents, Payment.method, Payment.receipt_no)
+        .where(Payment.work_order == work_order_id).order_by(Payment.id),
+        SignOff.select(SignOff.signoff_id, SignOff.signer_name, SignOff.report_sha256, SignOff.verified,
+                       SignOff.signed_at).where(SignOff.work_order == work_order_id).order_by(SignOff.id),
+        Rating.select(Rating.rating_id, Rating.attitude, Rating.skill, Rating.arrival, Rating.promises,
+                      Rating.comment, Rating.complaint, Rating.counted)
+        .where(Rating.work_order == work_order_id).order_by(Rating.id),
+        Conflict.select(Conflict.id, Conflict.kind, Conflict.status, Conflict.field)
+        .where(Conflict.work_order == work_order_id).order_by(Conflict.id),
+        DepotRepair.select(DepotRepair.receipt_id, DepotRepair.receipt_no, DepotRepair.condition,
+                           DepotRepair.accessories, DepotRepair.status)
+        .where(DepotRepair.work_order == work_order_id).order_by(DepotRepair.id),
+    )
+    # One after the other: the caller may be inside a transaction (one connection).
+    parts, labour, notes, photos, payments, signoffs, ratings, conflicts, depot = [await q for q in queries]
+    return {
+        "parts": [{**p, "voided": bool(p["voided"]), "old_part_returned": bool(p["old_part_returned"])}
+                  for p in parts],
+        "labour": [{"entry_id": e["entry_id"], "started_at": rfc3339(e["started_at"]),
+                    "ended_at": rfc3339(e["ended_at"])} for e in labour],
+        "notes": notes,
+        "photos": photos,
+        "payments": payments,
+        "signoffs": [{**s, "verified": bool(s["verified"]), "signed_at": rfc3339(s["signed_at"])}
+                     for s in signoffs],
+        "ratings": [{**r, "counted": bool(r["counted"])} for r in ratings],
+        "conflicts": [{"id": c["id"], "reason": c["kind"], "status": c["status"], "field": c["field"]}
+                      for c in conflicts],
+        "depot_repairs": depot,
+    }

@@ -1,0 +1,226 @@
+"""Dispatch board pages (派工): the board, its polled fragment, dispatch / re-dispatch / cancel,
+internal work, and the branch's working calendar. Forms work without JavaScript (POST, then
+redirect) and with htmx (the answer is the board, swapped in place)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, get, post
+from litestar.response import Redirect, Template
+
+from server.accounts.guards import allow
+from server.accounts.rules import DISPATCH
+from server.calls.rules import CATEGORY_LABELS, ZONE_LABELS
+from server.dispatch import rules
+from server.dispatch.service import (CalendarInvalid, branch_for_calendar, load_board, save_calendar,
+                                     visible_branches)
+from server.i18n import N_
+from server.i18n import gettext as _
+from server.web import is_fragment_request, page
+from server.workorders import rules as wo_rules
+from server.workorders import service as wo_service
+from server.workorders.service import WorkOrderError
+from server.workorders.tables import WorkOrder
+
+NOTICES = {
+    "dispatch": N_("Work order %(number)s was dispatched to %(name)s."),
+    "redispatch": N_("Work order %(number)s was re-dispatched to %(name)s."),
+    "unchanged": N_("Work order %(number)s is already assigned to %(name)s."),
+    "cancel": N_("Work order %(number)s was cancelled."),
+    "create": N_("Internal work order %(number)s was created; it waits for dispatch."),
+}
+
+
+def _labels() -> dict[str, Any]:
+    return {"category_labels": CATEGORY_LABELS, "zone_labels": ZONE_LABELS,
+            "status_labels": wo_rules.STATUS_LABELS, "split_minutes": rules.split_minutes}
+
+
+def _notice(change: wo_service.Change) -> str:
+    return _(NOTICES[change.action], number=change.number, name=change.technician or "")
+
+
+async def _notice_from_query(request: Request) -> str | None:
+    action, order = request.query_params.get("done"), request.query_params.get("order", "")
+    if action not in NOTICES or not order.isdigit():
+        return None
+    row = await WorkOrder.select(WorkOrder.number, WorkOrder.branch,
+                                 WorkOrder.assigned_to.display_name.as_alias("name")).where(
+        WorkOrder.id == int(order)).first()
+    if row is None or not request.scope["user"].may_see_branch(row["branch"]):
+        return None
+    return _(NOTICES[action], number=row["number"], name=row["name"] or "")
+
+
+async def _board_page(request: Request, branch: int | None, status_code: int = 200, **context: Any) -> Template:
+    user = request.scope["user"]
+    board = await load_board(user, branch)
+    all_branches = await visible_branches(user) if user.sees_all_branches else board.branches
+    return page(request, "dispatch/board.html", status_code=status_code, board=board, branch=branch,
+                all_branches=all_branches, poll_seconds=request.app.state.settings.board_poll_seconds,
+                row_errors=context.pop("row_errors", {}), row_values=context.pop("row_values", {}),
+                internal_errors=context.pop("internal_errors", {}),
+                internal_values=context.pop("internal_values", {}), **_labels(), **context)
+
+
+def _branch_param(value: Any) -> int | None:
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() and len(text) < 10 else None
+
+
+def _back(branch: int | None, **params: Any) -> Redirect:
+    query = {k: v for k, v in {"branch": branch, **params}.items() if v not in (None, "")}
+    return Redirect("/dispatch" + (f"?{urlencode(query)}" if query else ""), status_code=303)
+
+
+@get("/dispatch", name="dispatch_board", guards=[allow(DISPATCH)])
+async def dispatch_board(request: Request, branch: int | None = None) -> Template:
+    """Waiting orders (carried-over first, then by SLA due time), open orders, technicians."""
+    return await _board_page(request, branch, notice=await _notice_from_query(request))
+
+
+@get("/dispatch/board", name="dispatch_board_fragment", guards=[allow(DISPATCH)])
+async def dispatch_board_fragment(request: Request, branch: int | None = None) -> Template:
+    """The board alone, for htmx polling: one small set of queries."""
+    user = request.scope["user"]
+    board = await load_board(user, branch)
+    return page(request, "dispatch/_board.html", board=board, branch=branch,
+                poll_seconds=request.app.state.settings.board_poll_seconds,
+                row_errors={}, row_values={}, **_labels())
+
+
+async def _after_change(request: Request, branch: int | None, change: wo_service.Change) -> Template | Redirect:
+    if is_fragment_request(request):
+        return await _board_page(request, branch, notice=_notice(change))
+    return _back(branch, done=change.action, order=change.order_id)
+
+
+async def _row_error(request: Request, branch: int | None, order_id: int, error: WorkOrderError,
+                     values: dict) -> Template:
+    if error.field is None:  # the order is gone or changed meanwhile: said above the board
+        return await _board_page(request, branch, status_code=error.status, error=error.message)
+    return await _board_page(request, branch, status_code=error.status,
+                             row_errors={order_id: {error.field: error.message}}, row_values={order_id: values})
+
+
+@post("/dispatch/orders/{order_id:int}/dispatch", name="dispatch_order", guards=[allow(DISPATCH)])
+async def dispatch_order(request: Request, order_id: int) -> Template | Redirect:
+    """Dispatch or re-dispatch to a technician of the order's branch."""
+    form = await request.form()
+    branch = _branch_param(form.get("board_branch"))
+    values = {"technician": form.get("technician") or "", "reason": form.get("reason") or ""}
+    try:
+        change = await wo_service.dispatch(order_id, values["technician"], request.scope["user"],
+                                           reason=values["reason"])
+    except WorkOrderError as error:
+        return await _row_error(request, branch, order_id, error, values)
+    return await _after_change(request, branch, change)
+
+
+@post("/dispatch/orders/{order_id:int}/cancel", name="cancel_order", guards=[allow(DISPATCH)])
+async def cancel_order(request: Request, order_id: int) -> Template | Redirect:
+    """Cancel with a required reason."""
+    form = await request.form()
+    branch = _branch_param(form.get("board_branch"))
+    values = {"reason": form.get("reason") or "", "cancel_open": True}
+    try:
+        change = await wo_service.cancel(order_id, values["reason"], request.scope["user"])
+    except WorkOrderError as error:
+        return await _row_error(request, branch, order_id, error, values)
+    return await _after_change(request, branch, change)
+
+
+@post("/dispatch/internal", name="create_internal_order", guards=[allow(DISPATCH)])
+async def create_internal_order(request: Request) -> Template | Redirect:
+    """seed 000 §6 category D: internal work, no customer; it waits on the board."""
+    form = await request.form()
+    board_branch = _branch_param(form.get("board_branch"))
+    values = {"description": form.get("description") or "", "zone": form.get("zone") or "",
+              "branch": form.get("branch") or ""}
+    try:
+        change = await wo_service.create_internal(request.scope["user"], values["description"],
+                                                  values["zone"], values["branch"] or None)
+    except WorkOrderError as error:
+        return await _board_page(request, board_branch, status_code=error.status,
+                                 internal_errors={error.field or "form": error.message},
+                                 internal_values={**values, "open": True})
+    return await _after_change(request, board_branch, change)
+
+
+# ---- working calendar ------------------------------------------------------------------
+
+def _dates_of(text: str) -> list[str]:
+    return [piece for piece in re.split(r"[\s,，;；]+", text or "") if piece]
+
+
+def _calendar_form(calendar: dict) -> dict[str, str]:
+    values = {f"hours_{d}": rules.intervals_text(calendar["hours"][str(d)]) for d in range(7)}
+    values["holidays"] = "\n".join(calendar["holidays"])
+    values["makeup_days"] = "\n".join(calendar["makeup_days"])
+    return values
+
+
+async def _calendar_branch(request: Request, branch: int | None):
+    user = request.scope["user"]
+    branches = await visible_branches(user)
+    chosen = next((b for b in branches if b.id == branch), None) if branch is not None else None
+    if chosen is None and branch is None:
+        chosen = next((b for b in branches if b.id == user.branch_id), branches[0] if branches else None)
+    return chosen, branches
+
+
+def _calendar_page(request: Request, chosen, branches, values: dict, errors: dict,
+                   status_code: int = 200, saved: bool = False) -> Template:
+    return page(request, "dispatch/calendar.html", status_code=status_code, chosen=chosen,
+                branches=branches, values=values, errors=errors, saved=saved,
+                weekday_labels=rules.WEEKDAY_LABELS)
+
+
+@get("/dispatch/calendar", name="dispatch_calendar", guards=[allow(rules.EDIT_CALENDAR)])
+async def calendar_form(request: Request, branch: int | None = None) -> Template:
+    """Working hours per weekday, public holidays and make-up working days of a branch."""
+    chosen, branches = await _calendar_branch(request, branch)
+    if chosen is None:
+        return page(request, "errors/error.html", status_code=404, title=_("Not found"),
+                    message=_("There is no such branch, or it is not yours to see."))
+    values = _calendar_form(rules.effective_calendar(chosen.settings))
+    return _calendar_page(request, chosen, branches, values, {},
+                          saved=request.query_params.get("saved") == "1")
+
+
+@post("/dispatch/calendar", name="save_dispatch_calendar", guards=[allow(rules.EDIT_CALENDAR)])
+async def save_calendar_form(request: Request) -> Template | Redirect:
+    form = await request.form()
+    chosen, branches = await _calendar_branch(request, _branch_param(form.get("branch")))
+    if chosen is None:
+        return page(request, "errors/error.html", status_code=404, title=_("Not found"),
+                    message=_("There is no such branch, or it is not yours to see."))
+    values = {key: str(form.get(key) or "") for key in [*(f"hours_{d}" for d in range(7)), "holidays", "makeup_days"]}
+    errors: dict[str, str] = {}
+    hours: dict[str, Any] = {}
+    for day in range(7):
+        parsed = rules.parse_intervals_text(values[f"hours_{day}"])
+        if parsed is None:
+            errors[f"hours.{day}"] = _("Give working hours as start-end pairs, e.g. 08:30-12:00, 13:00-17:30.")
+        hours[str(day)] = parsed or []
+    data = {"hours": hours, "holidays": _dates_of(values["holidays"]),
+            "makeup_days": _dates_of(values["makeup_days"])}
+    if not errors:
+        try:
+            await save_calendar(chosen, data)
+        except CalendarInvalid as invalid:
+            errors = {key: _(message, **detail) for key, (message, detail) in invalid.errors.items()}
+    if errors:
+        return _calendar_page(request, chosen, branches, values, errors, status_code=422)
+    if is_fragment_request(request):
+        fresh = await branch_for_calendar(chosen.id, request.scope["user"])
+        return _calendar_page(request, fresh, branches, _calendar_form(rules.effective_calendar(fresh.settings)),
+                              {}, saved=True)
+    return Redirect(f"/dispatch/calendar?{urlencode({'branch': chosen.id, 'saved': 1})}", status_code=303)
+
+
+route_handlers = [dispatch_board, dispatch_board_fragment, dispatch_order, cancel_order,
+                  create_internal_order, calendar_form, save_calendar_form]

@@ -1,0 +1,81 @@
+"""POST /sync/push (sync-protocol §2): thin — checks the envelope, runs the push, answers.
+
+Only a device's bearer token may push. A malformed request answers 400/403/413/422 with
+nothing applied; the reply to a well-formed one is sent after its transaction committed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, post
+from litestar.exceptions import ClientException, NotAuthorizedException
+from litestar.response import Response
+
+from server.i18n import gettext as _
+from server.sync import ledger, rules
+from server.sync.devices import server_time
+from server.sync.envelope import MAX_BODY_BYTES, Malformed, parse_envelope
+
+# Values of envelope messages that are themselves English source strings.
+_TRANSLATED_VALUES = ("kind",)
+
+
+def reason_message(reason: str, detail: dict | None) -> str:
+    """A reason code and its values as a sentence in the request's language."""
+    detail = detail or {}
+    if reason == "invalid_args":
+        problem = rules.PROBLEMS.get(detail.get("problem", ""))
+        values = {k: v for k, v in detail.items() if k != "problem"}
+        head = _(rules.MESSAGES["invalid_args"])
+        if problem is None:
+            return head
+        try:
+            return f"{head} {_(problem, **values)}"
+        except (KeyError, TypeError, ValueError):
+            return head
+    template = rules.MESSAGES.get(reason)
+    if template is None:
+        return reason
+    try:
+        return _(template, **detail) if "%(" in template else _(template)
+    except (KeyError, TypeError, ValueError):
+        return _(template.split("%(")[0].strip() or template)
+
+
+def with_messages(result: dict) -> dict:
+    if result.get("reason"):
+        result["message"] = reason_message(result["reason"], result.get("detail"))
+    original = result.get("original")
+    if original and original.get("reason"):
+        original["message"] = reason_message(original["reason"], original.get("detail"))
+    return result
+
+
+def _refuse(error: Malformed) -> ClientException:
+    values: dict[str, Any] = {k: (_(v) if k in _TRANSLATED_VALUES else v) for k, v in error.values.items()}
+    return ClientException(status_code=error.status, detail=_(error.message, **values))
+
+
+@post("/sync/push", name="sync_push", status_code=200, request_max_body_size=MAX_BODY_BYTES + 1)
+async def push(request: Request) -> Response:
+    auth = request.scope.get("auth")
+    user = request.scope.get("user")
+    if user is None or auth is None or auth.kind != "bearer":
+        raise NotAuthorizedException(detail=_("A device token is needed to push."))
+    try:
+        envelope = parse_envelope(await request.body(), auth.device_id)
+        result = await ledger.push(envelope, user.id)
+    except Malformed as error:
+        raise _refuse(error) from None
+    except ledger.DeviceGone:
+        raise NotAuthorizedException(detail=_("This device was revoked.")) from None
+    return Response({
+        "results": [with_messages(r) for r in result.results],
+        "last_seq": result.last_seq,
+        "stopped": result.stopped,
+        "server_time": server_time(result.committed_at),
+    }, status_code=200)
+
+
+route_handlers = [push]

@@ -1,0 +1,86 @@
+"""The signed service record and its hash (sync-protocol §4, "The signed report hash").
+
+The customer signs on the device the service record (对外技术服务记录卡) the technician
+filled in; the device sends the SHA-256 of its canonical JSON with the signature. The server
+builds the same record from what it holds and compares the hashes (seed 003: the customer
+signs only after the service, and what they signed is never altered).
+
+`report_sha256` is the one function that turns a record into its hash; the PWA's JavaScript
+is held to the same bytes by tests/vectors/report_hash.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+QTY_PATTERN = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?")
+
+
+def canonical_json(value: object) -> bytes:
+    """Keys sorted, no insignificant whitespace, non-ASCII raw, UTF-8 (sync-protocol §4)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      allow_nan=False).encode("utf-8")
+
+
+def sha256_hex(value: object) -> str:
+    """SHA-256, lower-case hex, of the canonical JSON of `value` (also a payload's hash, §2)."""
+    return hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+def report_sha256(record: Mapping) -> str:
+    """The hash of a service record: SHA-256 hex of its canonical JSON."""
+    return sha256_hex(dict(record))
+
+
+def is_qty(text: object) -> bool:
+    """A quantity as the device sends it: a decimal string, digits with an optional fraction
+    ("1", "2.5", "0.125"); no sign, no exponent, at most 9 + 6 digits."""
+    return isinstance(text, str) and QTY_PATTERN.fullmatch(text) is not None
+
+
+def normalise_qty(text: str) -> str:
+    """The shortest decimal form: "2.50" → "2.5", "2.0" → "2", "007" → "7", "0.50" → "0.5".
+
+    Pure string work so every client can do the same: leading zeros of the whole part go
+    (one "0" stays), trailing zeros of the fraction go, and the point goes with an empty
+    fraction."""
+    if not is_qty(text):
+        raise ValueError(f"not a quantity: {text!r}")
+    whole, _, fraction = text.partition(".")
+    whole = whole.lstrip("0") or "0"
+    fraction = fraction.rstrip("0")
+    return f"{whole}.{fraction}" if fraction else whole
+
+
+def labour_minutes(entries: Iterable[tuple[datetime, datetime]]) -> int:
+    """The total of the labour entries in seconds, divided by 60 and rounded down."""
+    total = sum(((ended - started).total_seconds() for started, ended in entries), 0.0)
+    return int(total // 60) if total > 0 else 0
+
+
+def build_report(work_order_id: int, outcome: str | None, work_done: str | None,
+                 parts: Iterable[Mapping], labour: Iterable[tuple[datetime, datetime]],
+                 payments_cents: Iterable[int], signer_name: str | None) -> dict:
+    """The service record the customer sees (sync-protocol §4).
+
+    `parts` are the order's part lines ({"line_id", "part_code", "qty", "voided"}): voided ones
+    are left out, the rest sorted by line_id with each qty in its shortest form. `labour` are
+    (started_at, ended_at) pairs; `payments_cents` the payments recorded before the sign-off."""
+    lines = sorted(
+        ({"line_id": p["line_id"], "part_code": p["part_code"], "qty": normalise_qty(p["qty"])}
+         for p in parts if not p.get("voided")),
+        key=lambda line: line["line_id"],
+    )
+    return {
+        "fee_cents": sum(int(cents) for cents in payments_cents),
+        "labour_minutes": labour_minutes(labour),
+        "outcome": outcome or None,
+        "parts": lines,
+        "signer_name": signer_name,
+        "work_done": work_done if outcome else None,
+        "work_order_id": work_order_id,
+    }

@@ -1,0 +1,172 @@
+"""A push's database work in one writing transaction on one connection, on SQLite and
+PostgreSQL, with few round trips.
+
+SQL is written once with `?` placeholders; for PostgreSQL they become `$1, $2, …` and the
+work runs on the asyncpg connection of a Piccolo transaction. On SQLite every call through
+aiosqlite is a hop to its thread and back, several per push; instead the whole unit of work
+runs in one worker thread on a plain `sqlite3` connection (same file, same pragmas: WAL,
+synchronous=FULL, foreign keys, busy timeout), inside `BEGIN IMMEDIATE … COMMIT`. The work is
+written as a coroutine for both engines; on SQLite its awaits never suspend, so the thread
+drives it to the end in one step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import re
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from server.db.engine import BUSY_TIMEOUT_S
+from server.workorders.tables import WorkOrder
+
+T = TypeVar("T")
+_PLACEHOLDER = re.compile(r"\?")
+_IDLE_MAX = 8  # SQLite connections kept open between pushes
+
+
+@lru_cache(maxsize=512)
+def _numbered(sql: str) -> str:
+    counter = iter(range(1, 100_000))
+    return _PLACEHOLDER.sub(lambda _m: f"${next(counter)}", sql)
+
+
+def marks(count: int) -> str:
+    """`?, ?, ?` for an IN list of `count` values."""
+    return ", ".join("?" * count)
+
+
+class Sql:
+    """Queries on the connection of the current writing transaction."""
+
+    postgres = False
+
+    async def fetch(self, sql: str, *args: Any) -> list[dict]:
+        raise NotImplementedError
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        raise NotImplementedError
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    async def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if rows:
+            names = ", ".join(f'"{c}"' for c in columns)
+            await self.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks(len(columns))})", rows)
+
+    async def insert_returning_id(self, table: str, values: dict[str, Any]) -> int:
+        names = ", ".join(f'"{c}"' for c in values)
+        rows = await self.fetch(
+            f"INSERT INTO {table} ({names}) VALUES ({marks(len(values))}) RETURNING id", *values.values())
+        return int(rows[0]["id"])
+
+
+class PostgresSql(Sql):
+    postgres = True
+
+    def __init__(self, connection: Any):
+        self.connection = connection
+
+    async def fetch(self, sql: str, *args: Any) -> list[dict]:
+        return [dict(row) for row in await self.connection.fetch(_numbered(sql), *args)]
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        await self.connection.execute(_numbered(sql), *args)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            await self.connection.executemany(_numbered(sql), rows)
+
+
+def _dict_row(cursor: sqlite3.Cursor, row: tuple) -> dict:
+    return {column[0]: value for column, value in zip(cursor.description, row)}
+
+
+class SqliteSql(Sql):
+    """Synchronous underneath: used only inside the worker thread of `run_write`."""
+
+    def __init__(self, connection: sqlite3.Connection):
+        self.connection = connection
+
+    async def fetch(self, sql: str, *args: Any) -> list[dict]:
+        return self.connection.execute(sql, args).fetchall()
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        self.connection.execute(sql, args)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.connection.executemany(sql, rows)
+
+
+def engine_of_tables() -> Any:
+    """The engine every table is bound to (server.db.bind_engine sets it)."""
+    return WorkOrder._meta.db
+
+
+def _drive(work: Awaitable[T]) -> T:
+    """Run a coroutine that never suspends (its awaits are synchronous underneath)."""
+    coroutine = work.__await__()
+    try:
+        coroutine.send(None)
+    except StopIteration as finished:
+        return finished.value
+    coroutine.close()
+    raise RuntimeError("SQLite work waited on something outside its connection")
+
+
+_idle: dict[str, queue.SimpleQueue] = {}
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    import piccolo.engine.sqlite  # noqa: F401  (registers the adapters and converters Piccolo uses)
+
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False,
+                                 detect_types=sqlite3.PARSE_DECLTYPES | sqlite3.PARSE_COLNAMES)
+    connection.row_factory = _dict_row
+    connection.execute("PRAGMA foreign_keys = 1")
+    connection.execute("PRAGMA synchronous = FULL")
+    return connection
+
+
+def _run_sqlite(path: str, work: Callable[[Sql], Awaitable[T]]) -> T:
+    idle = _idle.setdefault(path, queue.SimpleQueue())
+    try:
+        connection = idle.get_nowait()
+    except queue.Empty:
+        connection = _connect(path)
+    try:
+        connection.execute("BEGIN IMMEDIATE")  # waits up to the busy timeout for the writer lock
+        try:
+            result = _drive(work(SqliteSql(connection)))
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+    except BaseException:
+        connection.close()
+        raise
+    if idle.qsize() < _IDLE_MAX:
+        idle.put(connection)
+    else:
+        connection.close()
+    return result
+
+
+async def run_write(work: Callable[[Sql], Awaitable[T]]) -> T:
+    """Run `work(sql)` in one writing transaction and return its result after the commit.
+
+    SQLite: `BEGIN IMMEDIATE` in a worker thread (one writer at a time; others wait on the
+    busy timeout instead of failing with "database is locked"). PostgreSQL: a transaction on a
+    pooled connection; callers lock the rows they change (SELECT … FOR UPDATE)."""
+    engine = engine_of_tables()
+    if getattr(engine, "engine_type", "") == "postgres":
+        async with engine.transaction() as transaction:
+            return await work(PostgresSql(transaction.connection))
+    return await asyncio.to_thread(_run_sqlite, engine.path, work)

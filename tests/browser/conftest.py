@@ -1,0 +1,141 @@
+"""Browser tests: Playwright for Python driving Debian's Chromium against the live server.
+
+Offline is real: `context.set_offline(True)`. Each test makes its own work orders in the
+shared demo database (`make_order`), so tests never depend on each other's data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from pathlib import Path
+
+from tests.browser.orders import create_order
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+PHONE = {"width": 360, "height": 740}
+TABLET = {"width": 1024, "height": 768}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_context(browser, live_server):
+    """new_context(viewport=PHONE, locale="zh-CN") → a fresh browser profile (a device)."""
+    made = []
+
+    def _make(viewport=PHONE, locale="zh-CN", **kwargs):
+        context = browser.new_context(base_url=live_server.url, viewport=viewport, locale=locale,
+                                      service_workers="allow", **kwargs)
+        context.set_default_timeout(15000)
+        made.append(context)
+        return context
+
+    yield _make
+    for context in made:
+        try:
+            context.close()
+        except Exception:  # already closed by the test
+            pass
+
+
+def sign_in_page(page, username: str, password: str = "demo") -> None:
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form[action='/login'] button.primary")
+    page.wait_for_url(re.compile(r"/tech$"))
+
+
+def set_up_device(page, password: str = "demo") -> None:
+    """The technician types the password once more on /tech; the device registers and pulls."""
+    page.wait_for_selector("#device-setup:not([hidden])")
+    page.fill("#device-form input[name=password]", password)
+    page.click("#device-form button")
+    page.wait_for_selector("#device-ready:not([hidden])", timeout=30000)
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
+
+
+def outbox_count(page) -> int:
+    return int(page.get_attribute("#outbox-badge", "data-count") or 0)
+
+
+def wait_sent(page, timeout: float = 20000) -> None:
+    page.wait_for_selector("#outbox-badge[data-count='0']", timeout=timeout)
+
+
+def axe_violations(page) -> list[dict]:
+    """Serious and critical axe-core violations on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
+             "nodes": [n["target"] for n in v["nodes"]][:5]}
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def _run(coro):
+    """Run a coroutine on a fresh loop in a thread: the tests themselves are synchronous."""
+    box: dict = {}
+
+    def target():
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:  # handed back to the test
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+@pytest.fixture(scope="session")
+def make_order(database_settings):
+    """make_order("tech1", category="A") → the id of a new order dispatched to that technician."""
+    from server.db import bind_engine
+
+    def _make(username: str = "tech1", category: str = "A", fault: str = "灯具不亮，需要上门检查", **extra) -> int:
+        async def work():
+            engine = bind_engine(database_settings)
+            if database_settings.is_postgres:
+                await engine.start_connection_pool(max_size=2)
+            try:
+                return await create_order(username, category, fault, **extra)
+            finally:
+                if database_settings.is_postgres:
+                    await engine.close_connection_pool()
+
+        return _run(work())
+
+    return _make
