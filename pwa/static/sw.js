@@ -24,7 +24,9 @@ importScripts(BUILD.outbox);
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(STATIC_CACHE).then(function (cache) {
     return Promise.all(BUILD.shell.map(function (url) {
-      return fetch(url, {cache: "no-store", credentials: "same-origin"}).then(function (response) {
+      // A versioned file never changes under its URL: the HTTP cache may answer (no second download).
+      var versioned = url.indexOf("?v=") > 0;
+      return fetch(url, {cache: versioned ? "default" : "no-cache", credentials: "same-origin"}).then(function (response) {
         if (!response.ok) throw new Error("precache " + url + ": " + response.status);
         return url === "/offline" ? caches.open(PAGES_CACHE).then(function (pages) {
           return Promise.all([pages.put(url, response.clone()), cache.put(url, response)]);
@@ -101,8 +103,10 @@ function offlinePage() {
 function networkFirst(event) {
   var request = event.request;
   var fragment = request.headers.get("HX-Request") === "true";
+  var path = new URL(request.url).pathname;
+  var keep = path === "/tech" || path.indexOf("/tech/") === 0; // only the technician's pages are saved
   var network = fetch(request).then(function (response) {
-    if (response.ok && !response.redirected && !fragment) {
+    if (keep && response.ok && !response.redirected && !fragment) {
       var copy = response.clone();
       event.waitUntil(caches.open(PAGES_CACHE).then(function (cache) { return cache.put(request, copy); }));
     }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from litestar.params import JSONBody
+from litestar.params import FromPath
 from litestar import Request, get, put
 from litestar.exceptions import NotFoundException, ValidationException
 
@@ -35,14 +37,14 @@ async def list_branches(request: Request) -> list[dict]:
 
 
 @get("/api/branches/{branch_id:int}/calendar", name="api_branch_calendar", guards=[allow(DISPATCH)])
-async def read_calendar(request: Request, branch_id: int) -> dict:
+async def read_calendar(request: Request, branch_id: FromPath[int]) -> dict:
     """The branch's working calendar, defaults filled in (Mon–Fri 08:30–12:00, 13:00–17:30)."""
     return _calendar_body(await _branch(branch_id, request))
 
 
 @put("/api/branches/{branch_id:int}/calendar", name="api_update_branch_calendar",
      guards=[allow(rules.EDIT_CALENDAR)])
-async def update_calendar(request: Request, branch_id: int, data: dict[str, Any]) -> dict:
+async def update_calendar(request: Request, branch_id: FromPath[int], data: JSONBody[dict[str, Any]]) -> dict:
     """Replace the working calendar: {"hours": {"0": [["08:30","12:00"], …], … "6": []},
     "holidays": ["2026-10-01", …], "makeup_days": ["2026-10-10", …]}."""
     branch = await _branch(branch_id, request)

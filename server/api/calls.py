@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 from litestar import Request, get, post
 from litestar.exceptions import ClientException, NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from server.accounts.guards import allow
@@ -18,6 +18,7 @@ from server.accounts.rules import OVERRIDE_CATEGORY, REGISTER_CALLS, VIEW_CALLS,
 from server.api.call_shapes import CallOut, CallPage, CustomerOut, call_out, customer_out, list_item
 from server.calls import queries
 from server.calls.filters import parse_filters
+from server.calls.rules import PER_PAGE
 from server.calls.service import Refused, override_category, register
 from server.customers import service as customers
 from server.customers.rules import phone_key
@@ -95,9 +96,11 @@ async def _detail(user: CurrentUser, call_id: int) -> CallOut:
 @get("/api/calls", name="api_list_calls", guards=[allow(VIEW_CALLS)],
     exception_handlers=API_EXCEPTION_HANDLERS)
 async def api_list_calls(
-    request: Request, status: Status | None = None, category: Literal["A", "B", "C", "D"] | None = None,
-    zone: Literal["urban", "suburban"] | None = None, branch: str | None = Parameter(default=None, max_length=20),
-    date_from: date | None = None, date_to: date | None = None,
+    request: Request, status: FromQuery[Status | None] = None,
+    category: FromQuery[Literal["A", "B", "C", "D"] | None] = None,
+    zone: FromQuery[Literal["urban", "suburban"] | None] = None,
+    branch: str | None = Parameter(default=None, max_length=20),
+    date_from: FromQuery[date | None] = None, date_to: FromQuery[date | None] = None,
     q: str | None = Parameter(default=None, max_length=100), page: int = Parameter(default=1, ge=1, le=100_000),
 ) -> CallPage:
     """The call register, newest first, 25 a page. `date_from`/`date_to`: days received, in
@@ -111,12 +114,12 @@ async def api_list_calls(
         raise ClientException(status_code=422, detail="; ".join(
             f"{field}: {_(message, **values)}" for field, (message, values) in problems.items()))
     rows, total = await queries.list_calls(user, filters)
-    return CallPage(items=[list_item(row) for row in rows], page=filters.page, per_page=25, total=total)
+    return CallPage(items=[list_item(row) for row in rows], page=filters.page, per_page=PER_PAGE, total=total)
 
 
 @post("/api/calls", name="api_register_call", guards=[allow(REGISTER_CALLS)],
      exception_handlers=API_EXCEPTION_HANDLERS, status_code=HTTP_201_CREATED)
-async def api_register_call(request: Request, data: RegisterCallBody) -> CallOut:
+async def api_register_call(request: Request, data: JSONBody[RegisterCallBody]) -> CallOut:
     """Register a call with its triage, as the signed-in user (first-contact owner)."""
     user: CurrentUser = request.scope["user"]
     if data.customer_id is not None and data.customer is not None:
@@ -132,14 +135,15 @@ async def api_register_call(request: Request, data: RegisterCallBody) -> CallOut
 
 @get("/api/calls/{call_id:int}", name="api_read_call", guards=[allow(VIEW_CALLS)],
     exception_handlers=API_EXCEPTION_HANDLERS)
-async def api_read_call(request: Request, call_id: int) -> CallOut:
+async def api_read_call(request: Request, call_id: FromPath[int]) -> CallOut:
     """One call: customer, voucher, contracts, category with its reason, work order."""
     return await _detail(request.scope["user"], call_id)
 
 
 @post("/api/calls/{call_id:int}/category", name="api_override_category", guards=[allow(OVERRIDE_CATEGORY)],
      exception_handlers=API_EXCEPTION_HANDLERS, status_code=HTTP_200_OK)
-async def api_override_category(request: Request, call_id: int, data: CategoryOverrideBody) -> CallOut:
+async def api_override_category(request: Request, call_id: FromPath[int],
+                                data: JSONBody[CategoryOverrideBody]) -> CallOut:
     """Override the derived category with a reason (kept, copied to the unfinished work order)."""
     user: CurrentUser = request.scope["user"]
     call = await queries.visible_call(user, call_id)

@@ -3,6 +3,8 @@ technician's own rejected or conflicting actions with what happened and why."""
 
 from __future__ import annotations
 
+from litestar.params import FromPath
+from litestar.params import FromQuery
 from litestar import Request, get, post
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.status_codes import HTTP_200_OK
@@ -29,7 +31,7 @@ def conflict_json(row: dict) -> dict:
 
 
 @get("/api/conflicts", name="api_conflicts", guards=[allow(DISPATCH)])
-async def list_conflicts(request: Request, status: str = "open") -> dict:
+async def list_conflicts(request: Request, status: FromQuery[str] = "open") -> dict:
     """Conflicts of your branch's orders: status open (default), resolved, dismissed or all."""
     if status not in ("open", "resolved", "dismissed", "all"):
         raise ClientException(status_code=422, detail=_("status is open, resolved, dismissed or all."))
@@ -41,7 +43,7 @@ async def list_conflicts(request: Request, status: str = "open") -> dict:
 
 @post("/api/conflicts/{conflict_id:int}/resolve", name="api_resolve_conflict", guards=[allow(DISPATCH)],
       status_code=HTTP_200_OK)
-async def resolve_conflict(request: Request, conflict_id: int) -> dict:
+async def resolve_conflict(request: Request, conflict_id: FromPath[int]) -> dict:
     """{"choice": "keep_server" | "take_device" | "dismiss", "note": "..."} (a note is
     required to dismiss). 404 outside your branch, 409 when already resolved."""
     try:

@@ -7,7 +7,7 @@ from typing import Literal
 
 import msgspec
 from litestar import Request, get
-from litestar.params import Parameter
+from litestar.params import FromQuery, Parameter
 
 from server.accounts.guards import allow
 from server.api.body_errors import API_EXCEPTION_HANDLERS
@@ -28,7 +28,7 @@ class UserOut(msgspec.Struct):
 
 @get("/api/users", name="api_list_users", guards=[allow(VIEW_USERS)],
     exception_handlers=API_EXCEPTION_HANDLERS)
-async def api_list_users(request: Request, role: Role | None = None,
+async def api_list_users(request: Request, role: FromQuery[Role | None] = None,
                          branch: str | None = Parameter(default=None, max_length=20)) -> list[UserOut]:
     """Active users, by username. Supervisors and managers see their own branch only."""
     user: CurrentUser = request.scope["user"]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from litestar.params import JSONBody
+from litestar.params import FromPath
+from litestar.params import FromQuery
 from litestar import Request, get, post
 from litestar.exceptions import ClientException, NotFoundException, PermissionDeniedException
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -42,8 +45,8 @@ def _http(error: WorkOrderError) -> Exception:
 
 
 @get("/api/work-orders", name="api_list_work_orders", guards=[allow(VIEW_WORK_ORDERS)])
-async def list_work_orders(request: Request, status: str | None = None, branch: str | None = None,
-                           limit: int = 100, offset: int = 0) -> list[dict]:
+async def list_work_orders(request: Request, status: FromQuery[str | None] = None, branch: FromQuery[str | None] = None,
+                           limit: FromQuery[int] = 100, offset: FromQuery[int] = 0) -> list[dict]:
     """Work orders within your rights, newest first. `status`: one or several, comma-separated;
     `branch`: id or code. A technician gets only the orders assigned to them."""
     user = request.scope["user"]
@@ -63,7 +66,7 @@ async def list_work_orders(request: Request, status: str | None = None, branch: 
 
 
 @get("/api/work-orders/{order_id:int}", name="api_work_order", guards=[allow(VIEW_WORK_ORDERS)])
-async def read_work_order(request: Request, order_id: int) -> dict:
+async def read_work_order(request: Request, order_id: FromPath[int]) -> dict:
     """The order as the server holds it (sync-protocol §7). A technician reads only orders
     assigned to them now."""
     try:
@@ -74,7 +77,7 @@ async def read_work_order(request: Request, order_id: int) -> dict:
 
 @post("/api/work-orders/{order_id:int}/dispatch", name="api_dispatch_work_order",
       guards=[allow(DISPATCH)], status_code=HTTP_200_OK)
-async def dispatch_work_order(request: Request, order_id: int, data: DispatchBody) -> dict:
+async def dispatch_work_order(request: Request, order_id: FromPath[int], data: JSONBody[DispatchBody]) -> dict:
     """Dispatch a waiting order to a technician of its branch, or re-dispatch it to another."""
     user = request.scope["user"]
     try:
@@ -86,7 +89,7 @@ async def dispatch_work_order(request: Request, order_id: int, data: DispatchBod
 
 @post("/api/work-orders/{order_id:int}/cancel", name="api_cancel_work_order",
       guards=[allow(DISPATCH)], status_code=HTTP_200_OK)
-async def cancel_work_order(request: Request, order_id: int, data: CancelBody) -> dict:
+async def cancel_work_order(request: Request, order_id: FromPath[int], data: JSONBody[CancelBody]) -> dict:
     """Cancel an order that is not completed yet; the reason is required."""
     user = request.scope["user"]
     try:
@@ -98,7 +101,7 @@ async def cancel_work_order(request: Request, order_id: int, data: CancelBody) -
 
 @post("/api/work-orders", name="api_create_internal_work_order", guards=[allow(DISPATCH)],
       status_code=HTTP_201_CREATED)
-async def create_internal_work_order(request: Request, data: InternalOrderBody) -> dict:
+async def create_internal_work_order(request: Request, data: JSONBody[InternalOrderBody]) -> dict:
     """A new internal work order (category D): no customer, no call, no SLA due time."""
     user = request.scope["user"]
     try:

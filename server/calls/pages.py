@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from server.accounts.guards import allow
@@ -41,7 +42,7 @@ def _values(source) -> dict[str, str]:
 
 
 async def _form_page(request: Request, values: dict[str, str], errors: dict[str, str] | None = None,
-                     status_code: int = 200, notice: str = "") -> Template:
+                     status_code: int = 200) -> Template:
     user: CurrentUser = request.scope["user"]
     now = utcnow()
     state = await queries.form_state(user, values, now)
@@ -51,7 +52,7 @@ async def _form_page(request: Request, values: dict[str, str], errors: dict[str,
     if not values.get("received_at"):
         values["received_at"] = local_input_value(now, tz)
     return page(request, "calls/new.html", status_code=status_code, values=values, errors=errors or {},
-                state=state, notice=notice, models=await product_models(),
+                state=state, models=await product_models(),
                 branches=await branches_for(user) if user.sees_all_branches else [],
                 max_received=local_input_value(now, tz), rules=rules)
 
@@ -118,12 +119,12 @@ async def _detail_page(request: Request, call_id: int, errors: dict[str, str] | 
 
 
 @get("/calls/{call_id:int}", name="show_call", guards=[allow(VIEW_CALLS)])
-async def show_call(request: Request, call_id: int) -> Template:
+async def show_call(request: Request, call_id: FromPath[int]) -> Template:
     return await _detail_page(request, call_id)
 
 
 @post("/calls/{call_id:int}/category", name="override_call_category", guards=[allow(OVERRIDE_CATEGORY)])
-async def override_call_category(request: Request, call_id: int) -> Template | Redirect:
+async def override_call_category(request: Request, call_id: FromPath[int]) -> Template | Redirect:
     user: CurrentUser = request.scope["user"]
     call = await queries.visible_call(user, call_id)
     if call is None:

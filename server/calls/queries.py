@@ -126,7 +126,7 @@ async def call_detail(user: CurrentUser, call_id: int) -> dict | None:
 
 
 def _received_day(value: str, tz: str, now: datetime):
-    moment, problem = rules.parse_received_at(value.strip(), tz, now)
+    moment, _problem = rules.parse_received_at(value.strip(), tz, now)
     return (moment or now).astimezone(ZoneInfo(tz)).date()
 
 
@@ -137,7 +137,7 @@ async def form_state(user: CurrentUser, params: Mapping[str, str], now: datetime
     now = now or utcnow()
     branch, _problems = await resolve_branch(user, params.get("branch_id"))
     tz = branch["timezone"] if branch else user.timezone
-    phone = (params.get("phone") or "").strip()
+    phone = (params.get("phone") or "").strip()[:40]
     exact = await customers.by_phone(phone) if len(digits_of(phone)) >= LOOKUP_MIN_DIGITS else None
     candidates = [] if exact else await customers.phone_candidates(phone, user)
     chosen_id = (params.get("customer_id") or "").strip()

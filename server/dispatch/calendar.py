@@ -6,6 +6,7 @@ which dates are public holidays, and which weekend dates are make-up working day
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -32,8 +33,11 @@ class WorkingCalendar:
     makeup_days: frozenset[date] = frozenset()  # weekend dates worked with Monday's hours
 
     @classmethod
-    def from_settings(cls, settings: dict | None, timezone: str = "Asia/Shanghai") -> "WorkingCalendar":
-        """A branch's calendar from its JSON settings; missing parts take the defaults."""
+    def from_settings(cls, settings: dict | str | None, timezone: str = "Asia/Shanghai") -> "WorkingCalendar":
+        """A branch's calendar from its JSON settings (a dict, or the JSON text Piccolo reads
+        from Branch.calendar); missing parts take the defaults."""
+        if isinstance(settings, str):
+            settings = json.loads(settings or "{}")
         settings = settings or {}
         raw_hours = settings.get("hours") or DEFAULT_HOURS
         hours = {

@@ -7,9 +7,13 @@ from __future__ import annotations
 import re
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
+from litestar.params import FromPath
+from litestar.params import FromQuery
 from litestar import Request, get, post
 from litestar.response import Redirect, Template
+from markupsafe import Markup
 
 from server.accounts.guards import allow
 from server.accounts.rules import DISPATCH
@@ -34,9 +38,74 @@ NOTICES = {
 }
 
 
+# What every row of the board says: translated once per request, not once per row.
+ROW_LABELS = {
+    "received": N_("Received"), "due": N_("Due on site"), "left": N_("Working time left"),
+    "technician": N_("Technician"), "choose": N_("Choose…"), "dispatch": N_("Dispatch"),
+    "redispatch_open": N_("Re-dispatch…"), "redispatch": N_("Re-dispatch"),
+    "reason_optional": N_("Reason (optional)"), "cancel_open": N_("Cancel the order…"),
+    "cancel_reason": N_("Reason for cancelling"), "cancel": N_("Cancel the work order"),
+    "carried_over": N_("Carried over"), "at_risk": N_("At risk"), "overdue": N_("Overdue"),
+    "no_due": N_("No due time"),
+}
+SLA_CLASSES = {"ok": "sla-ok", "at_risk": "sla-risk", "overdue": "sla-overdue", "none": "sla-none"}
+
+
+class BoardView:
+    """The board's words and formatted values, made once per request: the board is polled
+    every few seconds by every supervisor, so the template only prints."""
+
+    def __init__(self, board):
+        self.board = board
+        self.t = {key: _(message) for key, message in ROW_LABELS.items()}
+        self.t["internal"] = _(CATEGORY_LABELS["D"])
+        self._cache: dict[tuple, Any] = {}
+
+    def _once(self, key: tuple, make):
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def category(self, code: str) -> str:
+        return self._once(("c", code), lambda: f"{code} · {_(CATEGORY_LABELS[code])}" if code in CATEGORY_LABELS else code)
+
+    def zone(self, zone: str) -> str:
+        return self._once(("z", zone), lambda: _(ZONE_LABELS[zone]) if zone in ZONE_LABELS else zone)
+
+    def status(self, status: str) -> str:
+        return self._once(("s", status), lambda: _(wo_rules.STATUS_LABELS.get(status, status)))
+
+    def time(self, moment, tz: str, pattern: str = "%m-%d %H:%M") -> str:
+        """Digits only: the same in every language, so no locale lookup per row."""
+        return moment.astimezone(ZoneInfo(tz)).strftime(pattern) if moment else "—"
+
+    def left(self, flags: rules.SlaFlags) -> str:
+        if flags.minutes_left is None:
+            return self.t["no_due"]
+        hours, minutes = rules.split_minutes(flags.minutes_left)
+        if flags.state == "overdue":
+            return _("Late by %(h)s h %(m)s min", h=hours, m=minutes)
+        return _("%(h)s h %(m)s min", h=hours, m=minutes)
+
+    def sla_class(self, flags: rules.SlaFlags) -> str:
+        return SLA_CLASSES.get(flags.state, "sla-none")
+
+    def options(self, branch_id: int, exclude: int | None = None, selected: str = "") -> Markup:
+        """The technician <option>s of a branch (its open orders today beside each name)."""
+        def make() -> Markup:
+            parts = [Markup('<option value="">{}</option>').format(self.t["choose"])]
+            for tech in self.board.technicians_of(branch_id):
+                if tech.id == exclude:
+                    continue
+                parts.append(Markup('<option value="{}"{}>{} · {}</option>').format(
+                    tech.username, Markup(" selected") if tech.username == selected else "",
+                    tech.display_name, _("%(n)s open", n=tech.open)))
+            return Markup("").join(parts)
+        return self._once(("o", branch_id, exclude, selected), make)
+
+
 def _labels() -> dict[str, Any]:
-    return {"category_labels": CATEGORY_LABELS, "zone_labels": ZONE_LABELS,
-            "status_labels": wo_rules.STATUS_LABELS, "split_minutes": rules.split_minutes}
+    return {"zone_labels": ZONE_LABELS}
 
 
 def _notice(change: wo_service.Change) -> str:
@@ -59,7 +128,8 @@ async def _board_page(request: Request, branch: int | None, status_code: int = 2
     user = request.scope["user"]
     board = await load_board(user, branch)
     all_branches = await visible_branches(user) if user.sees_all_branches else board.branches
-    return page(request, "dispatch/board.html", status_code=status_code, board=board, branch=branch,
+    return page(request, "dispatch/board.html", status_code=status_code, board=board, view=BoardView(board),
+                branch=branch,
                 all_branches=all_branches, poll_seconds=request.app.state.settings.board_poll_seconds,
                 row_errors=context.pop("row_errors", {}), row_values=context.pop("row_values", {}),
                 internal_errors=context.pop("internal_errors", {}),
@@ -77,17 +147,17 @@ def _back(branch: int | None, **params: Any) -> Redirect:
 
 
 @get("/dispatch", name="dispatch_board", guards=[allow(DISPATCH)])
-async def dispatch_board(request: Request, branch: int | None = None) -> Template:
+async def dispatch_board(request: Request, branch: FromQuery[int | None] = None) -> Template:
     """Waiting orders (carried-over first, then by SLA due time), open orders, technicians."""
     return await _board_page(request, branch, notice=await _notice_from_query(request))
 
 
 @get("/dispatch/board", name="dispatch_board_fragment", guards=[allow(DISPATCH)])
-async def dispatch_board_fragment(request: Request, branch: int | None = None) -> Template:
+async def dispatch_board_fragment(request: Request, branch: FromQuery[int | None] = None) -> Template:
     """The board alone, for htmx polling: one small set of queries."""
     user = request.scope["user"]
     board = await load_board(user, branch)
-    return page(request, "dispatch/_board.html", board=board, branch=branch,
+    return page(request, "dispatch/_board.html", board=board, view=BoardView(board), branch=branch,
                 poll_seconds=request.app.state.settings.board_poll_seconds,
                 row_errors={}, row_values={}, **_labels())
 
@@ -107,7 +177,7 @@ async def _row_error(request: Request, branch: int | None, order_id: int, error:
 
 
 @post("/dispatch/orders/{order_id:int}/dispatch", name="dispatch_order", guards=[allow(DISPATCH)])
-async def dispatch_order(request: Request, order_id: int) -> Template | Redirect:
+async def dispatch_order(request: Request, order_id: FromPath[int]) -> Template | Redirect:
     """Dispatch or re-dispatch to a technician of the order's branch."""
     form = await request.form()
     branch = _branch_param(form.get("board_branch"))
@@ -121,7 +191,7 @@ async def dispatch_order(request: Request, order_id: int) -> Template | Redirect
 
 
 @post("/dispatch/orders/{order_id:int}/cancel", name="cancel_order", guards=[allow(DISPATCH)])
-async def cancel_order(request: Request, order_id: int) -> Template | Redirect:
+async def cancel_order(request: Request, order_id: FromPath[int]) -> Template | Redirect:
     """Cancel with a required reason."""
     form = await request.form()
     branch = _branch_param(form.get("board_branch"))
@@ -180,7 +250,7 @@ def _calendar_page(request: Request, chosen, branches, values: dict, errors: dic
 
 
 @get("/dispatch/calendar", name="dispatch_calendar", guards=[allow(rules.EDIT_CALENDAR)])
-async def calendar_form(request: Request, branch: int | None = None) -> Template:
+async def calendar_form(request: Request, branch: FromQuery[int | None] = None) -> Template:
     """Working hours per weekday, public holidays and make-up working days of a branch."""
     chosen, branches = await _calendar_branch(request, branch)
     if chosen is None:

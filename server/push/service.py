@@ -58,6 +58,9 @@ async def start(app) -> None:
     app.state.vapid = vapid
     app.state.vapid_public_key = public_key(vapid)
     _pusher = Pusher(settings, vapid)
+    if not settings.vapid_subject.startswith(("mailto:", "https://")):
+        log.warning("FS_VAPID_SUBJECT %r is neither mailto: nor https://: push services will refuse "
+                    "the notices", settings.vapid_subject)
     events.subscribe("call_registered", on_call_registered)
     events.subscribe("work_order_dispatched", on_work_order_dispatched)
     events.subscribe("work_order_at_risk", on_work_order_at_risk)

@@ -97,7 +97,7 @@ class Batch:
         self.completed: set[int] = set()
         self.ratings: dict[int, list[dict]] = defaultdict(list)
         self.depot_counts: dict[int, int] = defaultdict(int)
-        self.changes: dict[int, list[tuple[str, int, str]]] = defaultdict(list)
+        self.changes: dict[int, list[rules.FieldChangeSeen]] = defaultdict(list)
         self.known_ids: set[tuple[str, str]] = set()  # (fact id argument, id)
         self.part_codes: set[str] = set()
         self.inserts: dict[Any, list[tuple]] = defaultdict(list)
@@ -140,14 +140,15 @@ class Batch:
                     f"SELECT work_order, COUNT(*) AS n FROM {table(DepotRepair)} "
                     f"WHERE work_order IN ({marks(len(depot_orders))}) GROUP BY work_order", *depot_orders):
                 self.depot_counts[row["work_order"]] = int(row["n"])
-        mutable_orders = sorted({a["work_order_id"] for n in ("record_diagnosis", "complete_work")
-                                 for a in by_name[n]} & set(ids))
-        if mutable_orders:
-            for row in await self.sql.fetch(  # the latest change of each field by each device
-                    f"SELECT work_order, field, device_id, MAX(version) AS version FROM {table(FieldChange)} "
-                    f"WHERE work_order IN ({marks(len(mutable_orders))}) GROUP BY work_order, field, device_id",
-                    *mutable_orders):
-                self.changes[row["work_order"]].append((row["field"], row["version"], row["device_id"]))
+        edits = [a for n in ("record_diagnosis", "complete_work") for a in by_name[n] if a["work_order_id"] in self.orders]
+        if edits:
+            mutable_orders = sorted({a["work_order_id"] for a in edits})
+            oldest = min(a["_base_version"] or 0 for a in edits)
+            for row in await self.sql.fetch(
+                    f"SELECT work_order, field, version, device_id, previous FROM {table(FieldChange)} "
+                    f"WHERE version > ? AND work_order IN ({marks(len(mutable_orders))})", oldest, *mutable_orders):
+                self.changes[row["work_order"]].append(rules.FieldChangeSeen(
+                    row["field"], row["version"], row["device_id"], row["previous"] or ""))
 
     async def _load_orders(self, order_ids: list[int]) -> None:
         lock = " FOR UPDATE OF wo" if self.sql.postgres else ""
@@ -231,10 +232,11 @@ class Batch:
     def record_change(self, order: Order, field_name: str, value: str) -> None:
         """Set a mutable field; the change is dated with the version this mutation makes."""
         version = order.version + 1
+        previous = order.fields.get(field_name, "")
         order.fields[field_name] = value
-        self.changes[order.id].append((field_name, version, self.device_id))
+        self.changes[order.id].append(rules.FieldChangeSeen(field_name, version, self.device_id, previous))
         self.inserts[FieldChange].append({
-            "work_order": order.id, "field": field_name, "version": version,
+            "work_order": order.id, "field": field_name, "version": version, "previous": previous,
             "device_id": self.device_id, "changed_by": self.technician_id, "at": self.now})
 
     def bump(self, order: Order) -> int:

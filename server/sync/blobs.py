@@ -18,6 +18,7 @@ import re
 import tempfile
 from pathlib import Path
 
+from litestar.params import FromPath
 from litestar import Request, Response, get, put
 from litestar.exceptions import ClientException, NotFoundException
 
@@ -151,7 +152,7 @@ async def _read_body(request: Request, kind: str) -> bytes:
 
 @put("/sync/blobs/{sha256:str}", name="sync_put_blob", guards=[signed_in, device_rate_limit],
      request_max_body_size=2 * MAX_BYTES["photo"], status_code=201)
-async def put_blob(request: Request, sha256: str) -> Response:
+async def put_blob(request: Request, sha256: FromPath[str]) -> Response:
     kind = request.query_params.get("kind", "")
     if kind not in KINDS:
         raise _unprocessable(_("Say what the file is: kind=signature or kind=photo."))
@@ -221,7 +222,7 @@ async def may_read(user: CurrentUser, blob: dict) -> bool:
 
 
 @get(["/sync/blobs/{sha256:str}", "/api/blobs/{sha256:str}"], name="get_blob", guards=[signed_in])
-async def get_blob(request: Request, sha256: str) -> Response:
+async def get_blob(request: Request, sha256: FromPath[str]) -> Response:
     missing = NotFoundException(detail=_("There is no such file, or you may not see it."))
     if not SHA256_RE.match(sha256):
         raise missing

@@ -142,11 +142,14 @@ async def _take_device(sql: Sql, user: CurrentUser, row: dict, now) -> None:
               if k in ORDER_FIELDS and isinstance(v, str)}
     order_id, version = row["work_order"], row["version"] + 1
     if fields:
+        names = ", ".join(fields)
+        before = (await sql.fetch(f"SELECT {names} FROM work_order WHERE id = ?", order_id))[0]
         sets = ", ".join(f"{name} = ?" for name in fields)
         await sql.execute(f"UPDATE work_order SET {sets}, version = ?, updated_at = ? WHERE id = ?",
                           *fields.values(), version, now, order_id)
-        await sql.insert(table(FieldChange), ("work_order", "field", "version", "device_id", "changed_by", "at"),
-                         [(order_id, name, version, "", user.id, now) for name in fields])
+        await sql.insert(table(FieldChange),
+                         ("work_order", "field", "version", "previous", "device_id", "changed_by", "at"),
+                         [(order_id, name, version, before[name] or "", "", user.id, now) for name in fields])
     elif row["kind"] == rules.DUPLICATE_RATING:
         rating_id = json.loads(row["device_value"]).get("rating_id")
         await sql.execute(f"UPDATE {table(Rating)} SET counted = (rating_id = ?) WHERE work_order = ?",

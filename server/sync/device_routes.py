@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from litestar.params import FromPath
 from litestar import Request, delete, get, post
 from litestar.exceptions import (
     ClientException,
@@ -92,7 +93,7 @@ async def _revocable(request: Request, device_id: str) -> dict:
 
 
 @delete("/sync/devices/{device_id:str}", name="sync_revoke_device", status_code=204)
-async def revoke_device(request: Request, device_id: str) -> None:
+async def revoke_device(request: Request, device_id: FromPath[str]) -> None:
     """Revoke by the device itself, its user (session or any of their tokens) or a supervisor
     of the user's branch. Revoking twice is harmless."""
     device = await _revocable(request, device_id)
@@ -116,7 +117,7 @@ async def branch_devices(request: Request) -> Template:
 
 
 @post("/devices/{device_id:str}/revoke", name="revoke_device_form", guards=[signed_in])
-async def revoke_device_form(request: Request, device_id: str) -> Redirect:
+async def revoke_device_form(request: Request, device_id: FromPath[str]) -> Redirect:
     """The revoke button (a plain form; htmx swaps the list in place)."""
     device = await _revocable(request, device_id)
     await devices.revoke(device["device_id"])

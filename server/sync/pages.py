@@ -4,6 +4,8 @@ JavaScript (POST, then redirect back); with htmx the resolved card is swapped in
 
 from __future__ import annotations
 
+from litestar.params import FromPath
+from litestar.params import FromQuery
 from litestar import Request, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
@@ -34,7 +36,7 @@ def _context() -> dict:
 
 
 @get("/dispatch/conflicts", name="conflict_queue", guards=[allow(DISPATCH)])
-async def conflict_queue(request: Request, status: str = "open") -> Template:
+async def conflict_queue(request: Request, status: FromQuery[str] = "open") -> Template:
     """Conflicts of the branch's orders, newest first; open ones by default."""
     status = status if status in FILTERS else "open"
     user = request.scope["user"]
@@ -44,7 +46,7 @@ async def conflict_queue(request: Request, status: str = "open") -> Template:
 
 
 @post("/dispatch/conflicts/{conflict_id:int}/resolve", name="resolve_conflict_form", guards=[allow(DISPATCH)])
-async def resolve_conflict_form(request: Request, conflict_id: int) -> Template | Redirect:
+async def resolve_conflict_form(request: Request, conflict_id: FromPath[int]) -> Template | Redirect:
     user = request.scope["user"]
     form = await request.form()
     choice, note = form.get("choice") or "", form.get("note") or ""

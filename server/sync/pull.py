@@ -17,6 +17,7 @@ import json
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
 
+from litestar.params import FromQuery
 from litestar import Request, get
 from litestar.exceptions import ClientException, NotAuthorizedException
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
@@ -186,7 +187,7 @@ async def pull(device_id: str, technician_id: int, cursor: str) -> dict:
 
 
 @get("/sync/pull", name="sync_pull", guards=[signed_in, device_rate_limit])
-async def sync_pull(request: Request, cursor: str | None = None) -> dict:
+async def sync_pull(request: Request, cursor: FromQuery[str | None] = None) -> dict:
     """What the device should hold offline, or what changed since `cursor`."""
     auth = request.scope.get("auth")
     if auth is None or auth.kind != "bearer":

@@ -306,16 +306,37 @@ def assignment_conflict(status: str, assigned_to: int | None, technician_id: int
     return None
 
 
-def stale_fields(wanted: dict[str, str], current: dict[str, str], base_version: int | None,
-                 changes: Iterable[tuple[str, int, str]], device_id: str) -> list[str]:
-    """sync-protocol §4 (stale_edit): the fields this edit would set that another device or
-    user changed after the version the technician saw, and that now hold another value.
-    `changes` are (field, version, device_id) of past changes; no base_version saw nothing."""
+@dataclass(frozen=True)
+class FieldChangeSeen:
+    field: str
+    version: int  # the version the change made
+    device_id: str  # "" for a change made in the office
+    previous: str  # the value before the change
+
+
+def merge_edit(wanted: dict[str, str], current: dict[str, str], base_version: int | None,
+               changes: Iterable[FieldChangeSeen], device_id: str) -> tuple[dict[str, str], list[str]]:
+    """sync-protocol §4: a three-way merge of an edit made on `base_version`.
+
+    A field the device left as it saw it is not an edit. A field it changed applies, unless
+    another device or user changed that same field after `base_version` (`stale_edit`: the
+    server keeps its value). Returns (fields to apply, stale fields). No base_version saw nothing."""
     seen = base_version if base_version is not None else 0
-    changed_by_others = {field for field, version, by_device in changes
-                         if version > seen and by_device != device_id}
-    return [field for field in wanted
-            if field in changed_by_others and wanted[field] != current.get(field)]
+    later: dict[str, list[FieldChangeSeen]] = {}
+    for change in sorted(changes, key=lambda c: c.version):
+        if change.version > seen:
+            later.setdefault(change.field, []).append(change)
+    apply, stale = {}, []
+    for name, value in wanted.items():
+        after = later.get(name, [])
+        value_seen = after[0].previous if after else current.get(name, "")
+        if value == value_seen or value == current.get(name, ""):
+            continue  # not edited on the device, or already so on the server
+        if any(change.device_id != device_id for change in after):
+            stale.append(name)
+        else:
+            apply[name] = value
+    return apply, stale
 
 
 def next_status_on_visit(status: str) -> str:

@@ -182,7 +182,8 @@ class FieldChange(Table, tablename="sync_field_change"):
 
     work_order = ForeignKey(references=WorkOrder, index=True)
     field = Varchar(length=20)
-    version = Integer()
+    version = Integer()  # the order's version this change made
+    previous = Text(default="")  # the value before: what an edit based on an older version saw
     device_id = Varchar(length=36, default="")  # "" for a change made in the office
     changed_by = ForeignKey(references=User, null=True)
     at = Timestamptz()

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 
+from litestar.params import FromPath
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.response import Template
@@ -76,20 +77,20 @@ async def tech_day(request: Request) -> Template:
 
 
 @get("/tech/orders/{order_id:int}", name="tech_order", guards=TECH_ONLY)
-async def tech_order(request: Request, order_id: int) -> Template:
+async def tech_order(request: Request, order_id: FromPath[int]) -> Template:
     order = await _order_or_404(request, order_id)
     return page(request, "tech/order.html", **_context(
         request, order=order, order_data=_order_data(order), map_link=rules.map_link(order.get("customer_address"))))
 
 
 @get("/tech/orders/{order_id:int}/signoff", name="tech_signoff", guards=TECH_ONLY)
-async def tech_signoff(request: Request, order_id: int) -> Template:
+async def tech_signoff(request: Request, order_id: FromPath[int]) -> Template:
     order = await _order_or_404(request, order_id)
     return page(request, "tech/signoff.html", **_context(request, order=order, order_data=_order_data(order)))
 
 
 @get("/tech/orders/{order_id:int}/rating", name="tech_rating", guards=TECH_ONLY)
-async def tech_rating(request: Request, order_id: int) -> Template:
+async def tech_rating(request: Request, order_id: FromPath[int]) -> Template:
     order = await _order_or_404(request, order_id)
     return page(request, "tech/rating.html", **_context(request, order=order, order_data=_order_data(order)))
 

@@ -143,6 +143,9 @@ def test_whole_job_offline_then_everything_arrives_once(new_context, make_order,
     assert len(order["labour"]) == 1 and order["report"]["labour_minutes"] == 95
     assert [n["text"] for n in order["notes"]] == ["客户要求下次提前电话联系"]
     assert len(order["photos"]) == 1
+    photo = tech.get(f"/api/blobs/{order['photos'][0]['sha256']}")
+    with Image.open(io.BytesIO(photo.content)) as shrunk:  # shrunk on the device before upload
+        assert shrunk.format == "JPEG" and max(shrunk.size) == 1600
     assert [p["amount_cents"] for p in order["payments"]] == [18050]
     assert len(order["signoffs"]) == 1 and order["signoffs"][0]["verified"] is True
     assert len(order["ratings"]) == 1 and order["ratings"][0]["arrival"] == 2

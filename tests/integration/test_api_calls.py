@@ -215,3 +215,17 @@ def test_the_api_is_documented_in_openapi(live_server):
     body = schema["components"]["schemas"]["RegisterCallBody"]
     assert {"fault", "channel"} <= set(body["required"])
     assert "walk_in" in json.dumps(body["properties"]["channel"])
+
+
+async def test_simultaneous_registrations_get_distinct_numbers(db, login):
+    from concurrent.futures import ThreadPoolExecutor
+
+    customer = await make_customer()
+    clients = [login("clerk", headers=EN) for _ in range(6)]
+    body = {"customer_id": customer["id"], "fault": "同时登记", "channel": "phone", "model_text": "M"}
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda client: client.post("/api/calls", json=body), clients))
+    assert [a.status_code for a in answers] == [201] * 6, [a.text for a in answers]
+    numbers = {a.json()["number"] for a in answers}
+    orders = {a.json()["work_order"]["number"] for a in answers}
+    assert len(numbers) == 6 and len(orders) == 6

@@ -24,7 +24,7 @@ PUBLIC = {
 PUBLIC_PREFIXES = ("/static", "/schema")
 # Bearer-token routes of the sync protocol are tested by the sync tests; a browser session
 # is no device.
-DEVICE_ONLY = ("/sync/push", "/sync/pull", "/sync/blobs")
+DEVICE_ONLY = ("/sync/push", "/sync/pull", "/sync/blobs", "/sync/devices/")  # and revocation, which checks device, user or supervisor itself
 USERS = {"clerk": "clerk", "supervisor": "supervisor", "technician": "tech1", "manager": "manager",
          "service_dept": "hq", "admin": "guard_admin"}
 SIGNED_IN_ONLY = "signed_in"
@@ -41,7 +41,7 @@ def _routes():
                 path = route.path
                 if path.startswith(PUBLIC_PREFIXES) or (method, path) in PUBLIC:
                     continue
-                guards = [*handler.guards or []]
+                guards = list(handler.guards or [])
                 owner = handler.owner
                 while owner is not None:
                     guards.extend(getattr(owner, "guards", None) or [])

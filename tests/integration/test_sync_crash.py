@@ -5,8 +5,9 @@ may be lost and not one effect doubled.
 The server runs with its own data folder and database (a fresh PostgreSQL database when the
 suite runs on PostgreSQL), so killing it disturbs no other test. To keep twenty restarts
 within the time limit, each server process is forked from a "zygote" process that has
-already imported the application: a restart costs the app's start-up, not Python's imports.
-Each child is a real uvicorn server on the file database, killed with SIGKILL.
+already imported the application and built it with create_app (which opens no connection:
+the database is reached only from the child's start-up on): a restart costs uvicorn's and the
+app's start-up, not Python's imports. Each child is a real uvicorn server, killed with SIGKILL.
 """
 
 from __future__ import annotations
@@ -32,17 +33,12 @@ FACT_ID = {"add_note": ("note_id", "notes"), "add_part": ("line_id", "parts"), "
 
 
 def zygote_main() -> None:
-    """Import the app once, then fork one uvicorn server per port read from stdin."""
-    import importlib
-
+    """Build the app once, then fork one uvicorn server per port read from stdin."""
     import uvicorn
 
-    import server.app  # noqa: F401
-    from server import routes
+    import server.app
 
-    for module in routes.ROUTE_MODULES:
-        importlib.import_module(module)
-    server.app.create_app()  # once, for everything it imports; each child makes its own
+    app = server.app.create_app()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped when they die
     log = open(os.environ["CRASH_TEST_LOG"], "ab")
     for line in sys.stdin:
@@ -53,8 +49,7 @@ def zygote_main() -> None:
             os.dup2(log.fileno(), 1)
             os.dup2(log.fileno(), 2)
             try:
-                uvicorn.run("server.app:app_from_env", factory=True, host="127.0.0.1", port=port,
-                            log_level="warning")
+                uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
             finally:
                 os._exit(0)
         print(pid, flush=True)
@@ -84,7 +79,7 @@ class Servers:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                httpx.get(self.url + "/login", timeout=1)
+                httpx.get(self.url + "/sync/pull", timeout=1)  # answers 401 once it serves
                 return self.url
             except httpx.HTTPError:
                 self._check_alive()
@@ -210,10 +205,10 @@ def test_sigkill_during_pushes_loses_no_acknowledged_mutation_and_doubles_no_eff
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     env = make_env(tmp_path / "data", _create_pg_database() if PG_ADMIN_URL else "")
-    run_cli(env, "migrate")
-    run_cli(env, "demo")
-    servers = Servers(env, tmp_path / "server.log")
+    servers = Servers(env, tmp_path / "server.log")  # imports the app meanwhile
     try:
+        run_cli(env, "migrate")
+        run_cli(env, "demo")
         url = servers.start()
         registered, orders = register(url)
         device = Device(registered["device_id"], registered["token"], orders, rng)

@@ -210,16 +210,25 @@ def test_assignment_conflicts(status, assigned, expected):
 
 
 def test_stale_edit_only_for_the_same_fields_changed_by_someone_else_after_the_base_version():
-    current = {"cause": "office", "observed": "same"}
-    wanted = {"cause": "device", "observed": "device", "reported": "device"}
-    changes = [("cause", 4, ""), ("observed", 2, ""), ("reported", 6, "DEV")]
-    # cause: changed by the office at v4 after base 3 → stale; observed: changed before v3;
-    # reported: changed later but by this same device
-    assert rules.stale_fields(wanted, current, 3, changes, "DEV") == ["cause"]
-    assert rules.stale_fields(wanted, current, 4, changes, "DEV") == []
-    # the same value is no conflict; no base_version saw nothing
-    assert rules.stale_fields({"cause": "office"}, current, 0, changes, "DEV") == []
-    assert rules.stale_fields(wanted, current, None, changes, "DEV") == ["cause", "observed"]
+    seen = rules.FieldChangeSeen
+    # v2: the office set observed; v4: the office changed the cause; v6: this device the report
+    changes = [seen("observed", 2, "", ""), seen("cause", 4, "", "old cause"), seen("reported", 6, "DEV", "r0")]
+    current = {"cause": "office cause", "observed": "office saw", "reported": "r1"}
+    # on base 3 the device saw cause "old cause": changing it collides with the office's v4
+    apply, stale = rules.merge_edit({"cause": "device cause", "observed": "device saw", "reported": "r2"},
+                                    current, 3, changes, "DEV")
+    assert stale == ["cause"] and apply == {"observed": "device saw", "reported": "r2"}
+    # a field sent back as the device saw it is no edit: the office's newer value stays, no conflict
+    apply, stale = rules.merge_edit({"cause": "old cause"}, current, 3, changes, "DEV")
+    assert (apply, stale) == ({}, [])
+    # after the office's change, nothing is stale
+    apply, stale = rules.merge_edit({"cause": "device cause"}, current, 4, changes, "DEV")
+    assert (apply, stale) == ({"cause": "device cause"}, [])
+    # the same value as the server's is no conflict; another device's change is
+    assert rules.merge_edit({"cause": "office cause"}, current, 0, changes, "DEV") == ({}, [])
+    assert rules.merge_edit({"reported": "r9"}, current, 3, changes, "OTHER") == ({}, ["reported"])
+    # no base_version saw nothing: every field someone else changed is stale
+    assert rules.merge_edit({"cause": "x", "observed": "y"}, current, None, changes, "DEV")[1] == ["cause", "observed"]
 
 
 def test_status_moves_and_the_receipt_number():

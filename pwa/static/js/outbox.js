@@ -21,7 +21,10 @@
   var channel = typeof BroadcastChannel !== "undefined" ? new BroadcastChannel("fs-outbox") : null;
   var dbPromise = null;
 
+  var closed = false; // after sign-out nothing may bring the database back in this page
+
   function open() {
+    if (closed) return Promise.reject(new Error("signed out"));
     if (dbPromise) return dbPromise;
     dbPromise = new Promise(function (resolve, reject) {
       var request = indexedDB.open(DB_NAME, DB_VERSION);
@@ -84,6 +87,13 @@
   }
   var listeners = [];
   if (channel) channel.onmessage = function (event) {
+    if (event.data.type === "cleared") { // signed out in another page: let go of the database
+      closed = true;
+      if (dbPromise) dbPromise.then(function (db) { db.close(); }).catch(function () {});
+      dbPromise = null;
+    } else if (event.data.type === "device") {
+      closed = false;
+    }
     listeners.forEach(function (fn) { try { fn(event.data.type); } catch (e) { /* ignore */ } });
   };
 
@@ -382,21 +392,23 @@
 
   /* Fetch the pages the server lists (and their sign-off/rating screens) into the cache. */
   function cachePages(pages, force) {
-    var urls = [], etags = {};
+    var urls = [], etags = {}, extra = {};
     pages.forEach(function (p) { orderPages(p.url).forEach(function (u) { urls.push(u); etags[u] = p.etag || ""; }); });
+    // Pages the server does not list: saved once, and the summary again whenever anything changed.
     ["/tech", "/tech/parts", "/tech/summary", "/offline"].forEach(function (u) {
-      if (urls.indexOf(u) < 0) { urls.push(u); etags[u] = ""; }
+      if (urls.indexOf(u) < 0) { urls.push(u); extra[u] = true; }
     });
     return Promise.all([caches.open(PAGES_CACHE), getMeta("etags")]).then(function (v) {
       var cache = v[0], known = v[1] || {}, saved = 0;
       return Promise.all(urls.map(function (url) {
         return cache.match(url).then(function (hit) {
+          if (hit && !force && extra[url] && !(url === "/tech/summary" && pages.length)) return;
           if (hit && !force && etags[url] && known[url] === etags[url]) return;
           return fetch(url, {credentials: "same-origin", cache: "no-store", headers: {"Accept": "text/html"}})
             .then(function (response) {
               if (!response.ok || response.redirected) return;
               saved++;
-              known[url] = etags[url];
+              known[url] = etags[url] || "";
               return cache.put(url, response);
             }).catch(function () { /* offline again: next sync */ });
         });
@@ -476,14 +488,17 @@
   function clearAll() {
     var closing = dbPromise ? dbPromise.then(function (db) { db.close(); }).catch(function () {}) : Promise.resolve();
     dbPromise = null;
+    closed = true;
     return closing.then(function () {
       return caches.keys().then(function (keys) { return Promise.all(keys.map(function (k) { return caches.delete(k); })); });
     }).then(function () {
+      if (channel) channel.postMessage({type: "cleared"}); // the worker closes its connection
       return new Promise(function (resolve) {
         var req = indexedDB.deleteDatabase(DB_NAME);
-        req.onsuccess = req.onerror = req.onblocked = function () { resolve(); };
+        req.onsuccess = req.onerror = function () { resolve(); };
+        setTimeout(resolve, 5000); // blocked by a page that does not let go: the server's Clear-Site-Data ends it
       });
-    }).then(function () { announce("cleared"); });
+    }).then(function () { listeners.forEach(function (fn) { fn("cleared"); }); });
   }
 
   root.FSOutbox = {

@@ -131,7 +131,7 @@
       .then(function (r) { return r.text(); })
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
-        return Array.prototype.map.call(doc.querySelectorAll("tr[data-code]"), function (row) {
+        return Array.prototype.map.call(doc.querySelectorAll("#parts-table [data-code]"), function (row) {
           return {code: row.getAttribute("data-code"), name: row.getAttribute("data-name"),
                   stock: row.getAttribute("data-stock"), unit: row.getAttribute("data-unit")};
         });
@@ -472,7 +472,7 @@
     if (!filter) return;
     filter.addEventListener("input", function () {
       var q = filter.value.trim().toLowerCase();
-      document.querySelectorAll("#parts-table tbody tr").forEach(function (row) {
+      document.querySelectorAll("#parts-table [data-code]").forEach(function (row) {
         var text = (row.getAttribute("data-code") + " " + row.getAttribute("data-name")).toLowerCase();
         row.hidden = q && text.indexOf(q) < 0;
       });
@@ -554,7 +554,12 @@
           return send(false);
         }
         Object.keys(localStorage).forEach(function (k) { if (k.indexOf("fs.") === 0) localStorage.removeItem(k); });
-        return FSOutbox.clearAll().then(function () { form.submit(); });
+        return FSOutbox.clearAll().then(function () {
+          if (!("serviceWorker" in navigator)) return;
+          return navigator.serviceWorker.getRegistrations().then(function (list) {
+            return Promise.all(list.map(function (r) { return r.unregister(); }));
+          });
+        }).then(function () { form.submit(); });
       });
     }, true);
   }
@@ -584,7 +589,7 @@
     if (!root) return;
     FSOutbox.setMeta("lang", document.documentElement.lang || "zh-Hans");
     document.addEventListener("submit", onSubmit);
-    FSOutbox.onChange(function (what) { if (what !== "sending") refresh(); });
+    FSOutbox.onChange(function (what) { if (what !== "sending" && what !== "cleared") refresh(); });
     bindLogout();
     bindServiceWorker();
     bindDeviceSetup();

@@ -4,7 +4,8 @@ The diagnosis (听/看/查: what the customer reports, what was observed, the ca
 quality class general/major — seed 000 第二篇) and the completion (outcome, work done) are
 edited against the version the technician saw (`base_version`). A field another device or
 user changed after that version keeps the server's value and the device's is stored beside
-it as a `stale_edit` conflict; fields nobody else touched apply. A completion kept as a
+it as a `stale_edit` conflict; fields nobody else touched apply, and fields the technician
+left as they saw them are not edits at all. A completion kept as a
 conflict still counts as the work having been completed (the customer may sign).
 """
 
@@ -22,11 +23,10 @@ def _edit(batch: Batch, mutation: Mutation, order: Order, wanted: dict[str, str]
     conflict = assignment_conflict(batch, mutation, order, apply_fields=wanted)
     if conflict is not None:
         return conflict
-    stale = rules.stale_fields(wanted, order.fields, base_version, batch.changes[order.id],
-                               batch.device_id)
-    for name, value in wanted.items():
-        if name not in stale and order.fields.get(name) != value:
-            batch.record_change(order, name, value)
+    apply, stale = rules.merge_edit(wanted, order.fields, base_version, batch.changes[order.id],
+                                    batch.device_id)
+    for name, value in apply.items():
+        batch.record_change(order, name, value)
     if not stale:
         return None
     return batch.conflict(order, rules.STALE_EDIT, ",".join(stale),
