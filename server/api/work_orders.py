@@ -55,7 +55,7 @@ async def list_work_orders(request: Request, status: FromQuery[str | None] = Non
     if unknown:
         raise ClientException(detail=_("Unknown status %(status)s; one of: %(known)s.", status=unknown[0],
                                        known=", ".join(rules.STATUSES)), status_code=422)
-    if not 1 <= limit <= MAX_LIMIT or offset < 0:
+    if not 1 <= limit <= MAX_LIMIT or not 0 <= offset <= rules.MAX_ID:
         raise ClientException(detail=_("limit is 1 to 500 and offset 0 or more."), status_code=422)
     branch_id = None
     if branch:

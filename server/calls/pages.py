@@ -90,6 +90,13 @@ async def register_call(request: Request) -> Template | Redirect:
     return Redirect(f"/calls/{call['id']}?registered=1", status_code=303)
 
 
+def register_labels() -> dict[str, dict[str, str]]:
+    """The register's status, category and zone words, translated once per page."""
+    return {name: {key: _(label) for key, label in table.items()} for name, table in (
+        ("status", rules.CALL_STATUS_LABELS), ("work_order", rules.WORK_ORDER_STATUS_LABELS),
+        ("zone", rules.ZONE_LABELS), ("category", rules.CATEGORY_LABELS))}
+
+
 @get("/calls", name="list_calls", guards=[allow(VIEW_CALLS)])
 async def list_calls(request: Request) -> Template:
     user: CurrentUser = request.scope["user"]
@@ -97,7 +104,7 @@ async def list_calls(request: Request) -> Template:
     rows, total = await queries.list_calls(user, filters)
     context: dict[str, Any] = dict(
         filters=filters, errors=translate(problems), rows=rows, total=total,
-        pages=register_filters.page_count(total), rules=rules,
+        pages=register_filters.page_count(total), rules=rules, labels=register_labels(),
         branches=await branches_for(user) if user.sees_all_branches else [])
     if request.headers.get("hx-target") == "call-results":
         return page(request, "calls/_results.html", **context)

@@ -4,7 +4,6 @@ and the registration form's live look-ups. Every read is scoped to the user's br
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -12,23 +11,14 @@ from zoneinfo import ZoneInfo
 from server.accounts.rules import CurrentUser
 from server.accounts.service import utcnow
 from server.accounts.tables import AuditEntry
-from server.calls import rules
-from server.calls.filters import Filters, received_bounds
+from server.calls import register_query, rules
+from server.calls.filters import Filters
 from server.calls.service import derive_for, resolve_branch
 from server.calls.tables import ServiceCall
 from server.customers import service as customers
 from server.customers.rules import LOOKUP_MIN_DIGITS, digits_of
 from server.i18n import gettext
 from server.workorders.tables import WorkOrder
-
-_PHONE_LIKE = re.compile(r"^[0-9+()\s-]+$")
-LIST_COLUMNS = (
-    ServiceCall.id, ServiceCall.number, ServiceCall.received_at, ServiceCall.status,
-    ServiceCall.category, ServiceCall.zone, ServiceCall.model_text, ServiceCall.serial_text,
-    ServiceCall.fault, ServiceCall.customer.name, ServiceCall.customer.phone,
-    ServiceCall.sold_unit.serial, ServiceCall.sold_unit.model.name, ServiceCall.branch.code,
-    ServiceCall.branch.timezone,
-)
 
 
 def _scope(query, user: CurrentUser):
@@ -37,43 +27,9 @@ def _scope(query, user: CurrentUser):
     return query
 
 
-def _filtered(query, user: CurrentUser, filters: Filters):
-    query = _scope(query, user)
-    for column, value in ((ServiceCall.status, filters.status), (ServiceCall.category, filters.category),
-                          (ServiceCall.zone, filters.zone)):
-        if value:
-            query = query.where(column == value)
-    if filters.branch and user.sees_all_branches:
-        query = query.where(ServiceCall.branch.code == filters.branch)
-    start, end = received_bounds(filters, user.timezone)
-    if start:
-        query = query.where(ServiceCall.received_at >= start)
-    if end:
-        query = query.where(ServiceCall.received_at < end)
-    if filters.q:
-        q = filters.q
-        match = (customers.contains(ServiceCall.customer.name, q) | customers.contains(ServiceCall.number, q)
-                 | customers.contains(ServiceCall.sold_unit.serial, q) | customers.contains(ServiceCall.serial_text, q))
-        digits = digits_of(q)
-        if _PHONE_LIKE.match(q) and len(digits) >= 3:
-            match = match | ServiceCall.customer.is_in(customers.ids_with_phone_digits(digits))
-        query = query.where(match)
-    return query
-
-
 async def list_calls(user: CurrentUser, filters: Filters) -> tuple[list[dict], int]:
     """One page of the register, newest first, and how many calls match in all."""
-    total = await _filtered(ServiceCall.count(), user, filters)
-    rows = await _filtered(ServiceCall.select(*LIST_COLUMNS), user, filters).order_by(
-        ServiceCall.received_at, ServiceCall.id, ascending=False).limit(rules.PER_PAGE).offset(filters.offset())
-    if rows:
-        orders = await WorkOrder.select(WorkOrder.call, WorkOrder.number, WorkOrder.status,
-                                        WorkOrder.assigned_to.display_name).where(
-            WorkOrder.call.is_in([row["id"] for row in rows])).order_by(WorkOrder.id)
-        by_call = {order["call"]: order for order in orders}
-        for row in rows:
-            row["work_order"] = by_call.get(row["id"])
-    return rows, total
+    return await register_query.list_page(user, filters)
 
 
 async def visible_call(user: CurrentUser, call_id: int) -> dict | None:

@@ -30,23 +30,12 @@ class DuplicateCustomer(Exception):
         self.customer = customer
 
 
-def contains(column, text: str):
-    """Case-insensitive 'contains' on both engines (SQLite's LIKE already ignores ASCII case)."""
-    pattern = f"%{text}%"
-    return column.ilike(pattern) if column._meta.engine_type in ("postgres", "cockroach") else column.like(pattern)
-
-
 async def by_phone(phone: str) -> dict | None:
     """The customer with exactly this phone number (hyphens and spaces ignored)."""
     key = phone_key(phone)
     if not key:
         return None
     return await Customer.select(*CUSTOMER_COLUMNS).where(WhereRaw(f"{_KEY_SQL} = {{}}", key)).first()
-
-
-def ids_with_phone_digits(digits: str):
-    """A sub-select of the customers whose phone contains `digits`."""
-    return Customer.select(Customer.id).where(WhereRaw(f"{_KEY_SQL} LIKE {{}}", f"%{digits}%"))
 
 
 async def phone_candidates(phone: str, user: CurrentUser, limit: int = 5) -> list[dict]:

@@ -58,7 +58,8 @@ class BoardView:
     def __init__(self, board):
         self.board = board
         self.t = {key: _(message) for key, message in ROW_LABELS.items()}
-        self.t["internal"] = _(CATEGORY_LABELS["D"])
+        internal = CATEGORY_LABELS["D"]  # "Internal work"
+        self.t["internal"] = _(internal)
         self._cache: dict[tuple, Any] = {}
 
     def _once(self, key: tuple, make):
@@ -79,13 +80,21 @@ class BoardView:
         """Digits only: the same in every language, so no locale lookup per row."""
         return moment.astimezone(ZoneInfo(tz)).strftime(pattern) if moment else "—"
 
+    def clock(self, moment, tz: str) -> str:
+        """Time of day for today, with the date for an earlier day."""
+        zone = ZoneInfo(tz)
+        same_day = moment.astimezone(zone).date() == self.board.now.astimezone(zone).date()
+        return self.time(moment, tz, "%H:%M" if same_day else "%m-%d %H:%M")
+
     def left(self, flags: rules.SlaFlags) -> str:
         if flags.minutes_left is None:
             return self.t["no_due"]
         hours, minutes = rules.split_minutes(flags.minutes_left)
         if flags.state == "overdue":
+            if not hours:
+                return _("Late by %(m)s min", m=minutes)
             return _("Late by %(h)s h %(m)s min", h=hours, m=minutes)
-        return _("%(h)s h %(m)s min", h=hours, m=minutes)
+        return _("%(h)s h %(m)s min", h=hours, m=minutes) if hours else _("%(m)s min", m=minutes)
 
     def sla_class(self, flags: rules.SlaFlags) -> str:
         return SLA_CLASSES.get(flags.state, "sla-none")
@@ -114,7 +123,7 @@ def _notice(change: wo_service.Change) -> str:
 
 async def _notice_from_query(request: Request) -> str | None:
     action, order = request.query_params.get("done"), request.query_params.get("order", "")
-    if action not in NOTICES or not order.isdigit():
+    if action not in NOTICES or not order.isdigit() or not wo_rules.valid_id(int(order)):
         return None
     row = await WorkOrder.select(WorkOrder.number, WorkOrder.branch,
                                  WorkOrder.assigned_to.display_name.as_alias("name")).where(
@@ -158,8 +167,7 @@ async def dispatch_board_fragment(request: Request, branch: FromQuery[int | None
     user = request.scope["user"]
     board = await load_board(user, branch)
     return page(request, "dispatch/_board.html", board=board, view=BoardView(board), branch=branch,
-                poll_seconds=request.app.state.settings.board_poll_seconds,
-                row_errors={}, row_values={}, **_labels())
+                poll_seconds=request.app.state.settings.board_poll_seconds, row_errors={}, row_values={})
 
 
 async def _after_change(request: Request, branch: int | None, change: wo_service.Change) -> Template | Redirect:

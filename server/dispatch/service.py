@@ -90,6 +90,8 @@ async def visible_branches(user: CurrentUser, only: int | None = None) -> list[B
     if not user.sees_all_branches:
         query = query.where(Branch.id == (user.branch_id or -1))
     if only is not None:
+        if not wo_rules.valid_id(only):
+            return []
         query = query.where(Branch.id == only)
     return [branch_info(row) for row in await query]
 

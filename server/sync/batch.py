@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from server.sync import rules
-from server.sync.sql import Sql, marks
+from server.sync.sql import Sql, as_time, marks
 from server.sync.tables import (
     Conflict, DepotRepair, FieldChange, LabourEntry, LedgerEntry, Note, PartLine, Payment,
     Photo, Rating, SignOff, VisitEvent,
@@ -163,8 +163,8 @@ class Batch:
                 id=row["id"], number=row["number"], branch=row["branch"], status=row["status"],
                 assigned_to=row["assigned_to"], assigned_username=row["assigned_username"],
                 version=row["version"], fields={f: row[f] or "" for f in ORDER_FIELDS},
-                started_travel_at=row["started_travel_at"], arrived_at=row["arrived_at"],
-                completed_at=row["completed_at"])
+                started_travel_at=as_time(row["started_travel_at"]), arrived_at=as_time(row["arrived_at"]),
+                completed_at=as_time(row["completed_at"]))
         if self.orders:
             ids = sorted(self.orders)
             rows = await self.sql.fetch(
@@ -207,7 +207,7 @@ class Batch:
         for row in await self.sql.fetch(
                 f"SELECT work_order, started_at, ended_at FROM {table(LabourEntry)} WHERE {in_list}",
                 *report_orders):
-            self.labour[row["work_order"]].append((row["started_at"], row["ended_at"]))
+            self.labour[row["work_order"]].append((as_time(row["started_at"]), as_time(row["ended_at"])))
         for row in await self.sql.fetch(
                 f"SELECT work_order, amount_cents FROM {table(Payment)} WHERE {in_list}", *report_orders):
             self.payments[row["work_order"]].append(row["amount_cents"])

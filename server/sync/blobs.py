@@ -121,20 +121,33 @@ def write_atomically(target: Path, data: bytes) -> None:
         os.close(folder_handle)
 
 
-async def blob_exists(sha256: str) -> bool:
-    """Whether the server holds this blob (the push's `blob_missing` check)."""
-    if not isinstance(sha256, str) or not SHA256_RE.match(sha256):
-        return False
-    return await Blob.exists().where(Blob.sha256 == sha256.lower())
+# Blobs this process has seen stored. Blobs are never deleted, so "present" stays true and
+# a push naming them needs no query (a connection of its own on SQLite).
+_known_present: set[str] = set()
+KNOWN_PRESENT_MAX = 100_000
+
+
+def _remember(sha256: str) -> None:
+    if len(_known_present) >= KNOWN_PRESENT_MAX:
+        _known_present.clear()
+    _known_present.add(sha256)
 
 
 async def blobs_present(shas: list[str]) -> set[str]:
-    """Which of these blobs the server holds, in one query (for a whole push)."""
-    wanted = sorted({s.lower() for s in shas if isinstance(s, str) and SHA256_RE.match(s)})
-    if not wanted:
-        return set()
-    rows = await Blob.select(Blob.sha256).where(Blob.sha256.is_in(wanted))
-    return {row["sha256"] for row in rows}
+    """Which of these blobs the server holds (one query at most, for a whole push)."""
+    wanted = {s.lower() for s in shas if isinstance(s, str) and SHA256_RE.match(s)}
+    present = wanted & _known_present
+    unknown = sorted(wanted - present)
+    if unknown:
+        for row in await Blob.select(Blob.sha256).where(Blob.sha256.is_in(unknown)):
+            _remember(row["sha256"])
+            present.add(row["sha256"])
+    return present
+
+
+async def blob_exists(sha256: str) -> bool:
+    """Whether the server holds this blob (the push's `blob_missing` check)."""
+    return bool(await blobs_present([sha256]))
 
 
 async def _read_body(request: Request, kind: str) -> bytes:
@@ -176,6 +189,7 @@ async def put_blob(request: Request, sha256: FromPath[str]) -> Response:
     target = Path(settings.blob_dir) / relative_path(sha256)
     existing = await Blob.select(Blob.id).where(Blob.sha256 == sha256).first()
     if existing and target.is_file():
+        _remember(sha256)
         return Response({"sha256": sha256, "kind": kind, "stored": False}, status_code=200)
     stored = data
     if kind == "photo":
@@ -191,6 +205,7 @@ async def put_blob(request: Request, sha256: FromPath[str]) -> Response:
                                path=relative_path(sha256), stripped=stored is not data,
                                uploaded_by=user.id, created_at=utcnow())
                           ).on_conflict(target=Blob.sha256, action="DO NOTHING")
+    _remember(sha256)
     return Response({"sha256": sha256, "kind": kind, "stored": True}, status_code=201)
 
 

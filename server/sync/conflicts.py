@@ -97,6 +97,8 @@ async def list_conflicts(user: CurrentUser, status: str = "open") -> list[dict]:
 
 
 async def get_conflict(user: CurrentUser, conflict_id: int) -> dict:
+    if not 0 < conflict_id <= rules.MAX_INT4:
+        raise ConflictNotFound()
     row = await _scoped(Conflict.select(*_columns()), user).where(Conflict.id == conflict_id).first()
     if row is None:
         raise ConflictNotFound()
@@ -111,6 +113,8 @@ async def open_conflict_count(user: CurrentUser) -> int:
 async def resolve(user: CurrentUser, conflict_id: int, choice: str, note: str) -> dict:
     """Resolve an open conflict. Taking the device's value sets the order fields it wanted (the
     order's version goes up) or, for a second rating, makes that rating the one that counts."""
+    if not 0 < conflict_id <= rules.MAX_INT4:
+        raise ConflictNotFound()
     now = utcnow()
 
     async def work(sql: Sql) -> None:

@@ -20,8 +20,8 @@ from server.accounts.service import utcnow
 from server.sync import rules
 from server.sync.actions import handle
 from server.sync.batch import Batch, Outcome, table
-from server.sync.envelope import Envelope, Mutation
-from server.sync.sql import Sql, marks, run_write
+from server.sync.envelope import Envelope, Mutation, is_int
+from server.sync.sql import Sql, as_time, marks, run_write
 from server.sync.tables import Device, LedgerEntry
 
 LEDGER_COLUMNS = ("device_id", "device_seq", "mutation_id", "seq", "name", "payload_sha256", "payload",
@@ -111,9 +111,8 @@ def _original(row: dict) -> dict:
         original["conflict_id"] = row["conflict_id"]
     if row["version"] is not None:
         original["version"] = row["version"]
-    detail = json.loads(row["detail"] or "{}")
-    if detail:
-        original["detail"] = detail
+    if row["detail"] and row["detail"] != "{}":
+        original["detail"] = json.loads(row["detail"])
     return original
 
 
@@ -132,11 +131,11 @@ def _result(mutation: Mutation, outcome: Outcome) -> dict:
 
 def _evaluate(batch: Batch, mutation: Mutation, prepared: Any) -> Outcome:
     if prepared is None:
-        return Outcome("rejected", "unknown_action", {"name": mutation.name[:80]})
+        return Outcome("rejected", "unknown_action", {"name": mutation.name.replace("\x00", "")[:80]})
     if isinstance(prepared, rules.Problem):
         work_order = mutation.args.get("work_order_id")
         return Outcome("rejected", "invalid_args", {"problem": prepared.key, **prepared.values},
-                       work_order=work_order if rules.is_int(work_order) and 0 < work_order <= rules.MAX_INT4 else None)
+                       work_order=work_order if is_int(work_order) else None)
     return handle(batch, mutation, prepared)
 
 
@@ -145,8 +144,9 @@ def _ledger_row(device_id: str, technician_id: int, envelope: Envelope, handled:
     m, outcome = handled.mutation, handled.outcome
     captured = handled.prepared.get("_captured_at") if isinstance(handled.prepared, dict) else \
         rules.parse_time(m.captured_at)
-    return (device_id, device_seq(device_id, m.seq), m.key, m.seq, m.name[:40], m.payload_sha256,
-            m.payload, technician_id, outcome.work_order, outcome.status, outcome.reason,
+    work_order = outcome.work_order if outcome.work_order and 0 < outcome.work_order <= rules.MAX_INT4 else None
+    return (device_id, device_seq(device_id, m.seq), m.key, m.seq, m.name.replace("\x00", "")[:40], m.payload_sha256,
+            m.payload, technician_id, work_order, outcome.status, outcome.reason,
             json.dumps(outcome.detail, ensure_ascii=False) if outcome.detail else "{}",
             outcome.conflict.id if outcome.conflict else None, outcome.version, captured,
             envelope.clock_offset_ms, rules.clock_flagged(envelope.clock_offset_ms), now)
@@ -198,7 +198,8 @@ async def push(envelope: Envelope, technician_id: int) -> PushResult:
             await sql.insert(table(LedgerEntry), LEDGER_COLUMNS,
                              [_ledger_row(device_id, device["user"], envelope, h, now) for h in handled])
             await batch.save_orders()
-        seen_lately = device["last_sync_at"] is not None and now - device["last_sync_at"] < LAST_SYNC_PRECISION
+        last_sync = as_time(device["last_sync_at"])
+        seen_lately = last_sync is not None and now - last_sync < LAST_SYNC_PRECISION
         if handled or not seen_lately:  # a push of resends alone writes nothing (but the time, now and then)
             await sql.execute(f"UPDATE {table(Device)} SET last_seq = ?, last_sync_at = ? WHERE id = ?",
                               last_seq, now, device["id"])

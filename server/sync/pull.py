@@ -121,6 +121,8 @@ async def pull(device_id: str, technician_id: int, cursor: str) -> dict:
         if not isinstance(Device._meta.db, SQLiteEngine):
             query = query.lock_rows()  # one pull of a device at a time
         device = await query.first()
+        if device is None:
+            raise NotAuthorizedException(detail=_("Please sign in."))
         held = {row["key"]: row for row in await DeviceHolding.select().where(DeviceHolding.device == device["id"])}
         current = max([max(r["gen"], r["removed_gen"] or 0) for r in held.values()] or [0])
         since = decode_cursor(cursor, device["id"])
@@ -134,38 +136,38 @@ async def pull(device_id: str, technician_id: int, cursor: str) -> dict:
         items["page:" + PARTS_PAGE] = (await parts_etag(technician_id), None)
 
         listed: list[tuple[str, str, dict | None]] = []
-        new_rows, changed = [], False
+        fresh, stale_ids = [], []  # rows (re)written by this pull; rows they replace
         for key, (etag, order) in items.items():
             row = held.get(key)
-            if row is None:
-                new_rows.append(DeviceHolding(device=device["id"], key=key, etag=etag, gen=generation,
-                                              work_order=order["id"] if order else None))
-            elif row["removed_gen"] is not None or row["etag"] != etag:
-                await DeviceHolding.update({DeviceHolding.etag: etag, DeviceHolding.gen: generation,
-                                            DeviceHolding.removed_gen: None, DeviceHolding.removed_at: None}
-                                           ).where(DeviceHolding.id == row["id"])
-            elif since is not None and row["gen"] <= since:
+            if row is not None and row["removed_gen"] is None and row["etag"] == etag:
+                if since is None or row["gen"] > since:
+                    listed.append((key, etag, order))  # unchanged, but news to this cursor
                 continue
-            else:
-                listed.append((key, etag, order))
-                continue
-            changed = True
+            if row is not None:
+                stale_ids.append(row["id"])
+            fresh.append(DeviceHolding(device=device["id"], key=key, etag=etag, gen=generation,
+                                       work_order=order["id"] if order else None))
             listed.append((key, etag, order))
-        if new_rows:
-            await DeviceHolding.insert(*new_rows)
 
-        removed = []
+        removed, gone_ids = [], []
         for key, row in held.items():
             if key in items or row["work_order"] is None:
                 continue
             if row["removed_gen"] is None:
-                await DeviceHolding.update({DeviceHolding.removed_gen: generation, DeviceHolding.removed_at: now}
-                                           ).where(DeviceHolding.id == row["id"])
-                changed = True
+                gone_ids.append(row["id"])
                 if since is not None:
                     removed.append(row["work_order"])
             elif since is not None and row["removed_gen"] > since:
                 removed.append(row["work_order"])
+
+        changed = bool(fresh or gone_ids)
+        if stale_ids:
+            await DeviceHolding.delete().where(DeviceHolding.id.is_in(stale_ids))
+        if fresh:
+            await DeviceHolding.insert(*fresh)
+        if gone_ids:
+            await DeviceHolding.update({DeviceHolding.removed_gen: generation, DeviceHolding.removed_at: now}
+                                       ).where(DeviceHolding.id.is_in(gone_ids))
         await DeviceHolding.delete().where(
             (DeviceHolding.device == device["id"])
             & (DeviceHolding.removed_at < now - timedelta(days=REMOVED_KEPT_DAYS)))

@@ -1,5 +1,6 @@
-"""The rules of the sync actions (sync-protocol §4): their arguments, who may send them, when
-a fact is kept as a conflict. Pure functions, no I/O.
+"""The rules of the sync actions (sync-protocol §4): who may send them, when a fact is kept as
+a conflict, how an edit merges, the reason codes and their messages. Pure functions, no I/O.
+The arguments of each action are checked in server/sync/arguments.py.
 
 Regulations behind them: the technician records departure, arrival, diagnosis (听/看/查),
 parts used, labour and photos on site (seed 000 §8–§19, domain §3.4); the customer signs the
@@ -11,23 +12,17 @@ a product that cannot be fixed on site is carried back against a product receipt
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import datetime, timedelta
 
 from server.i18n import N_
-from server.sync.envelope import is_int, is_uuid
-from server.sync.report import is_qty, normalise_qty
+from server.sync.arguments import (  # noqa: F401  (the actions' arguments, used as rules.X)
+    ACTIONS, COMPLETION_FIELDS, DIAGNOSIS_FIELDS, FACT, MAX_INT4, MUTABLE, PROBLEMS, ActionSpec, Problem,
+    blob_named, check_args, parse_time,
+)
 
-MAX_INT4 = 2**31 - 1
 CLOCK_FLAG_MS = 5 * 60 * 1000  # sync-protocol §2: an offset over 5 minutes is flagged
-SHA256_PATTERN = re.compile(r"[0-9a-fA-F]{64}")
-
-FACT, MUTABLE = "fact", "mutable"
-DIAGNOSIS_FIELDS = ("reported", "observed", "cause", "severity")
-COMPLETION_FIELDS = ("outcome", "work_done")
 
 # Conflict kinds (sync-protocol §4) and where an order stands for a technician.
 REASSIGNED, CANCELLED, CLOSED = "reassigned", "cancelled", "closed"
@@ -50,230 +45,6 @@ MESSAGES = {  # reason code → English source message (translated where shown)
     SIGNED_CONTENT_DIFFERS: N_("What the customer signed differs from the record the server holds. The signature is kept; a supervisor will review it."),
     DUPLICATE_RATING: N_("This work order already has a rating. The second one is kept; a supervisor will review it."),
 }
-
-PROBLEMS = {  # invalid_args: what exactly is wrong (English source messages)
-    "missing": N_("%(field)s is missing or of the wrong type."),
-    "uuid": N_("%(field)s must be a UUID."),
-    "time": N_("%(field)s must be a time with its UTC offset (RFC 3339)."),
-    "qty": N_("%(field)s must be a decimal number written as text, such as \"2.5\"."),
-    "qty_positive": N_("The quantity must be more than 0."),
-    "rating": N_("Each rating goes from 1 to 4 (4 is best)."),
-    "labour_order": N_("The end of the labour time must be after its start."),
-    "choice": N_("%(field)s must be one of: %(choices)s."),
-    "too_long": N_("%(field)s is too long (at most %(n)s characters)."),
-    "empty": N_("%(field)s must not be empty."),
-    "amount": N_("The amount must be a whole number of cents above 0."),
-    "sha256": N_("%(field)s must be a SHA-256 in hexadecimal."),
-    "base_version": N_("base_version must be a whole number or null."),
-}
-
-
-class Problem(Exception):
-    """An argument problem: a key of PROBLEMS and its values."""
-
-    def __init__(self, key: str, **values: Any):
-        super().__init__(key)
-        self.key = key
-        self.values = values
-
-
-# --- argument checkers: each returns the cleaned value or raises Problem -----------------
-
-def _present(args: dict, field: str) -> Any:
-    if field not in args or args[field] is None:
-        raise Problem("missing", field=field)
-    return args[field]
-
-
-def work_order_id(args: dict, field: str) -> int:
-    value = _present(args, field)
-    if not is_int(value) or value <= 0:
-        raise Problem("missing", field=field)
-    return value
-
-
-def uuid_arg(args: dict, field: str) -> str:
-    value = _present(args, field)
-    if not is_uuid(value):
-        raise Problem("uuid", field=field)
-    return value.lower()
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An RFC 3339 time with offset, as UTC; None when it is not one."""
-    if not isinstance(value, str) or not 10 <= len(value) <= 40:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is None or "T" not in value.upper():
-        return None
-    try:
-        return moment.astimezone(timezone.utc)
-    except (OverflowError, ValueError):
-        return None
-
-
-def time_arg(args: dict, field: str) -> datetime:
-    moment = parse_time(_present(args, field))
-    if moment is None:
-        raise Problem("time", field=field)
-    return moment
-
-
-def text(limit: int, required: bool = False, nullable: bool = False) -> Callable[[dict, str], Any]:
-    def check(args: dict, field: str) -> Any:
-        if nullable and args.get(field) is None:
-            if field not in args:
-                raise Problem("missing", field=field)
-            return None
-        value = _present(args, field)
-        if not isinstance(value, str):
-            raise Problem("missing", field=field)
-        if len(value) > limit:
-            raise Problem("too_long", field=field, n=limit)
-        if required and not value.strip():
-            raise Problem("empty", field=field)
-        return value
-    return check
-
-
-def choice(*choices: str) -> Callable[[dict, str], str]:
-    def check(args: dict, field: str) -> str:
-        value = _present(args, field)
-        if value not in choices:
-            raise Problem("choice", field=field, choices=", ".join(choices))
-        return value
-    return check
-
-
-def boolean(args: dict, field: str) -> bool:
-    value = _present(args, field)
-    if not isinstance(value, bool):
-        raise Problem("missing", field=field)
-    return value
-
-
-def qty(args: dict, field: str) -> str:
-    value = _present(args, field)
-    if not is_qty(value):
-        raise Problem("qty", field=field)
-    cleaned = normalise_qty(value)
-    if cleaned == "0":
-        raise Problem("qty_positive")
-    return cleaned
-
-
-def rating(args: dict, field: str) -> int:
-    value = _present(args, field)
-    if not is_int(value):
-        raise Problem("missing", field=field)
-    if not 1 <= value <= 4:
-        raise Problem("rating")
-    return value
-
-
-def cents(args: dict, field: str) -> int:
-    value = _present(args, field)
-    if not is_int(value) or not 0 < value <= MAX_INT4:
-        raise Problem("amount")
-    return value
-
-
-def sha256(args: dict, field: str) -> str:
-    value = _present(args, field)
-    if not isinstance(value, str) or not SHA256_PATTERN.fullmatch(value):
-        raise Problem("sha256", field=field)
-    return value.lower()
-
-
-def accessories(args: dict, field: str) -> str:
-    """What came with a carried-back product: text, or a list of texts."""
-    value = _present(args, field)
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        value = "、".join(item.strip() for item in value if item.strip())
-    if not isinstance(value, str):
-        raise Problem("missing", field=field)
-    if len(value) > 1000:
-        raise Problem("too_long", field=field, n=1000)
-    return value
-
-
-@dataclass(frozen=True)
-class ActionSpec:
-    kind: str  # FACT | MUTABLE
-    args: dict[str, Callable[[dict, str], Any]]
-    fact_id: str | None = None  # the device-made id of the fact it records
-    blob: str | None = None  # the argument naming an uploaded blob
-    fields: tuple[str, ...] = ()  # the order's mutable fields it sets
-
-
-ACTIONS: dict[str, ActionSpec] = {
-    "start_travel": ActionSpec(FACT, {"work_order_id": work_order_id, "at": time_arg}),
-    "arrive": ActionSpec(FACT, {"work_order_id": work_order_id, "at": time_arg}),
-    "record_diagnosis": ActionSpec(MUTABLE, {
-        "work_order_id": work_order_id, "reported": text(4000), "observed": text(4000),
-        "cause": text(4000), "severity": choice("general", "major")}, fields=DIAGNOSIS_FIELDS),
-    "add_part": ActionSpec(FACT, {
-        "work_order_id": work_order_id, "line_id": uuid_arg, "part_code": text(40, required=True),
-        "qty": qty, "source": choice("van", "requisition"), "old_part_returned": boolean},
-        fact_id="line_id"),
-    "void_part": ActionSpec(FACT, {"work_order_id": work_order_id, "line_id": uuid_arg,
-                                   "reason": text(1000)}),
-    "add_labour": ActionSpec(FACT, {"work_order_id": work_order_id, "entry_id": uuid_arg,
-                                    "started_at": time_arg, "ended_at": time_arg}, fact_id="entry_id"),
-    "add_note": ActionSpec(FACT, {"work_order_id": work_order_id, "note_id": uuid_arg,
-                                  "text": text(4000, required=True)}, fact_id="note_id"),
-    "attach_photo": ActionSpec(FACT, {"work_order_id": work_order_id, "photo_id": uuid_arg,
-                                      "sha256": sha256, "caption": text(1000)},
-                               fact_id="photo_id", blob="sha256"),
-    "complete_work": ActionSpec(MUTABLE, {
-        "work_order_id": work_order_id, "outcome": choice("fixed", "carry_back", "follow_up"),
-        "work_done": text(4000)}, fields=COMPLETION_FIELDS),
-    "collect_fee": ActionSpec(FACT, {"work_order_id": work_order_id, "payment_id": uuid_arg,
-                                     "amount_cents": cents, "method": text(30, required=True),
-                                     "receipt_no": text(60)}, fact_id="payment_id"),
-    "carry_back": ActionSpec(FACT, {"work_order_id": work_order_id, "receipt_id": uuid_arg,
-                                    "condition": text(1000), "accessories": accessories},
-                             fact_id="receipt_id"),
-    "customer_signoff": ActionSpec(FACT, {
-        "work_order_id": work_order_id, "signoff_id": uuid_arg, "signer_name": text(100, required=True),
-        "signature_sha256": sha256, "report_sha256": sha256, "signed_at": time_arg},
-        fact_id="signoff_id", blob="signature_sha256"),
-    "rate_service": ActionSpec(FACT, {
-        "work_order_id": work_order_id, "rating_id": uuid_arg, "attitude": rating, "skill": rating,
-        "arrival": rating, "promises": rating, "comment": text(2000),
-        "complaint": text(4000, nullable=True)}, fact_id="rating_id"),
-}
-
-
-def check_args(name: str, args: dict, base_version: Any, captured_at: Any) -> dict:
-    """The cleaned arguments of a known action (plus `_base_version`, `_captured_at`), or
-    Problem. Rules that need only the arguments are checked here too."""
-    spec = ACTIONS[name]
-    cleaned = {field: check(args, field) for field, check in spec.args.items()}
-    if name == "add_labour" and cleaned["ended_at"] <= cleaned["started_at"]:
-        raise Problem("labour_order")
-    if base_version is not None and (not is_int(base_version) or base_version < 0):
-        raise Problem("base_version")
-    cleaned["_base_version"] = base_version
-    moment = None
-    if captured_at is not None:
-        moment = parse_time(captured_at)
-        if moment is None:
-            raise Problem("time", field="captured_at")
-    cleaned["_captured_at"] = moment
-    return cleaned
-
-
-def blob_named(name: str, args: dict) -> str | None:
-    """The well-formed blob hash a mutation names (lower case), if any."""
-    spec = ACTIONS.get(name)
-    if spec is None or spec.blob is None:
-        return None
-    value = args.get(spec.blob)
-    return value.lower() if isinstance(value, str) and SHA256_PATTERN.fullmatch(value) else None
 
 
 def corrected(moment: datetime, clock_offset_ms: int) -> datetime:

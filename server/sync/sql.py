@@ -17,6 +17,7 @@ import queue
 import re
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -44,7 +45,8 @@ class Sql:
 
     postgres = False
 
-    async def fetch(self, sql: str, *args: Any) -> list[dict]:
+    async def fetch(self, sql: str, *args: Any) -> list[Any]:
+        """Rows readable by column name (`row["id"]`)."""
         raise NotImplementedError
 
     async def execute(self, sql: str, *args: Any) -> None:
@@ -83,12 +85,18 @@ class PostgresSql(Sql):
             await self.connection.executemany(_numbered(sql), rows)
 
 
-def _dict_row(cursor: sqlite3.Cursor, row: tuple) -> dict:
-    return {column[0]: value for column, value in zip(cursor.description, row)}
+def as_time(value: Any) -> datetime | None:
+    """A timestamp read by `Sql.fetch`: a datetime on PostgreSQL, Piccolo's text on SQLite."""
+    if value is None or isinstance(value, datetime):
+        return value
+    from piccolo.engine.sqlite import convert_timestamptz_out
+
+    return convert_timestamptz_out(value)
 
 
 class SqliteSql(Sql):
-    """Synchronous underneath: used only inside the worker thread of `run_write`."""
+    """Synchronous underneath: used only inside the worker thread of `run_write`. Rows are
+    `sqlite3.Row` (read by column name, like the dicts of PostgreSQL)."""
 
     def __init__(self, connection: sqlite3.Connection):
         self.connection = connection
@@ -126,9 +134,10 @@ _idle: dict[str, queue.SimpleQueue] = {}
 def _connect(path: str) -> sqlite3.Connection:
     import piccolo.engine.sqlite  # noqa: F401  (registers the adapters and converters Piccolo uses)
 
-    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False,
-                                 detect_types=sqlite3.PARSE_DECLTYPES | sqlite3.PARSE_COLNAMES)
-    connection.row_factory = _dict_row
+    # No type detection: rows come back as SQLite stores them (times as text; see as_time),
+    # which spares a Python conversion of every value read.
+    connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    connection.row_factory = sqlite3.Row
     connection.execute("PRAGMA foreign_keys = 1")
     connection.execute("PRAGMA synchronous = FULL")
     return connection

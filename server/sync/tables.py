@@ -6,7 +6,7 @@ many times it was sent) and the mutation that recorded it. Conflicts are rows a 
 reviews; their resolutions are audited.
 """
 
-from piccolo.columns import Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from server.accounts.tables import User
@@ -43,7 +43,7 @@ class LedgerEntry(Table, tablename="sync_ledger"):
     conflict_id = Integer(null=True, default=None)
     version = Integer(null=True, default=None)  # the order's version after the change
     captured_at = Timestamptz(null=True, default=None)
-    clock_offset_ms = Integer(default=0)
+    clock_offset_ms = BigInt(default=0)
     clock_flagged = Boolean(default=False)  # |offset| over 5 minutes
     received_at = Timestamptz()
 

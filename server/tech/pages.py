@@ -27,7 +27,7 @@ from server.web import STATIC_DIR, page, static_url
 TECH_ONLY = [allow({TECHNICIAN})]
 # The shell: what the service worker precaches so that any cached page can be shown offline.
 SHELL_STATIC = (
-    "css/app.css", "vendor/htmx-2.0.11.min.js", "js/outbox.js", "js/report_hash.js", "js/tech.js",
+    "css/app.css", "vendor/htmx-2.0.11.min.js", "js/outbox.js", "js/report_hash.js", "js/tech.js", "js/order.js",
     "js/signoff.js", "vendor/signature_pad-5.1.4.umd.min.js", "icons/icon-192.png",
 )
 

@@ -71,6 +71,7 @@ CLIENT_STRINGS = {
     "minutes": N_("{n} min"),
     "voided": N_("voided"),
     "void": N_("Void"),
+    "dismiss": N_("Seen"),
     "in_van": N_("In my van"),
 }
 CLIENT_STRINGS.update({f"status_{k}": v for k, v in STATUS_LABELS.items()})

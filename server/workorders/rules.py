@@ -31,6 +31,7 @@ ZONES = ("urban", "suburban")
 # The lists of the read-back, in the order of sync-protocol §7 (the keys are exactly these).
 READBACK_LISTS = ("parts", "labour", "notes", "photos", "payments", "signoffs", "ratings", "conflicts")
 MAX_REASON_LENGTH = 500
+MAX_ID = 2**31 - 1  # ids are 32-bit serials: a larger number names nothing (and must not reach SQL)
 MAX_DESCRIPTION_LENGTH = 2000
 
 # Why a dispatch, re-dispatch or cancellation is refused in a given state (English source).
@@ -49,6 +50,11 @@ def dispatch_action(status: str) -> str | None:
     if status in OPEN_ASSIGNED:
         return "redispatch"
     return None
+
+
+def valid_id(value: object) -> bool:
+    """A number that can be a row id (1 … 2**31 - 1)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def may_cancel(status: str) -> bool:

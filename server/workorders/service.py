@@ -55,6 +55,8 @@ def not_found() -> WorkOrderError:
 
 
 async def _order_for_change(order_id: int, user: CurrentUser) -> dict:
+    if not rules.valid_id(order_id):
+        raise not_found()
     row = await WorkOrder.select(
         WorkOrder.id, WorkOrder.number, WorkOrder.status, WorkOrder.branch,
         WorkOrder.assigned_to, WorkOrder.version, WorkOrder.call,
@@ -145,6 +147,8 @@ async def _branch_for_new_order(user: CurrentUser, branch: object) -> dict:
     try:
         branch_id = int(branch)  # type: ignore[arg-type]
     except (TypeError, ValueError):
+        branch_id = 0
+    if not rules.valid_id(branch_id):
         raise WorkOrderError(422, _("Choose the branch the work belongs to."), "branch")
     row = await Branch.select(Branch.id, Branch.code, Branch.default_zone).where(Branch.id == branch_id).first()
     if row is None or not user.may_see_branch(branch_id):
@@ -184,6 +188,8 @@ async def create_internal(user: CurrentUser, description: object, zone: object, 
 async def visible_order(order_id: int, user: CurrentUser) -> dict:
     """The order's row when `user` may read it: a technician only orders assigned to them now
     (sync-protocol §7), other staff the orders of the branches they see. Else 404."""
+    if not rules.valid_id(order_id):
+        raise not_found()
     row = await WorkOrder.select(
         *WorkOrder.all_columns(),
         WorkOrder.assigned_to.username.as_alias("assigned_username"),
@@ -256,6 +262,8 @@ async def list_orders(user: CurrentUser, statuses: list[str], branch_id: int | N
 async def branch_id_for(value: str, user: CurrentUser) -> int | None:
     """A branch filter given as id or code; None when there is no such branch for `user`."""
     value = value.strip()
+    if value.isdigit() and not rules.valid_id(int(value)):
+        return None
     where = Branch.id == int(value) if value.isdigit() else Branch.code == value
     row = await Branch.select(Branch.id).where(where).first()
     if row is None or not (user.role == TECHNICIAN or user.may_see_branch(row["id"])):

@@ -31,8 +31,10 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """One Chromium per test module: Playwright's sync API holds an event loop while it runs,
+    so it must be stopped before the asyncio tests of later folders run."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

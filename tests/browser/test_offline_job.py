@@ -5,7 +5,7 @@ import re
 
 from PIL import Image
 
-from tests.browser.conftest import TABLET, outbox_count, set_up_device, sign_in_page, wait_sent
+from tests.browser.conftest import TABLET, outbox_count, screenshot, set_up_device, sign_in_page, wait_sent
 from tests.conftest import sign_in
 
 
@@ -94,6 +94,7 @@ def test_whole_job_offline_then_everything_arrives_once(new_context, make_order,
     assert page.locator("#list-parts li.voided").count() == 1
     assert page.locator("#list-photos li img.thumb").count() == 1
     assert page.locator("[data-field=cause]").inner_text().startswith("驱动电源烧毁")
+    screenshot(page, "tech-order-offline-pending-tablet")
 
     page.click("#h-complete ~ details > summary")
     page.check("form[data-action=complete_work] input[value=fixed]")
@@ -117,6 +118,8 @@ def test_whole_job_offline_then_everything_arrives_once(new_context, make_order,
     page.click("#sign-confirm")
     page.wait_for_selector("#signed:not([hidden])")
     assert page.locator("#sign-area").is_hidden()  # read-only after signing
+    page.wait_for_selector("#signed-image:not([hidden])")
+    screenshot(page, "tech-signoff-signed-tablet")
 
     page.click("#signed a[href$='/rating']")
     page.wait_for_selector("#rating-form")
@@ -127,6 +130,7 @@ def test_whole_job_offline_then_everything_arrives_once(new_context, make_order,
     page.fill("textarea[name=complaint]", "比约定时间晚到一小时")
     page.click("#rating-form button.primary")
     page.wait_for_selector("#thanks:not([hidden])")
+    screenshot(page, "tech-rating-thanks-tablet")
     assert outbox_count(page) == 13
 
     context.set_offline(False)

@@ -217,3 +217,41 @@ async def test_report_is_built_from_what_the_technician_recorded(db, monkeypatch
     with pytest.raises(service.WorkOrderError) as refused:
         await service.work_order_detail(order_id, other)
     assert refused.value.status == 404
+
+
+async def test_simultaneous_dispatches_never_lose_a_change(db, login):
+    """Two supervisors at once: each change is a version and a history row, or a clear 409."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    order_id = await make_order()
+    clients = [login("supervisor", headers={"Accept-Language": "en"}) for _ in range(2)]
+
+    def send(i: int):
+        return clients[i % 2].post(f"/api/work-orders/{order_id}/dispatch",
+                                   json={"technician": ("tech1", "tech2")[i % 2]})
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(send, range(6)))
+    assert {a.status_code for a in answers} <= {200, 409}
+    assert any(a.status_code == 200 for a in answers)
+    for answer in answers:
+        if answer.status_code == 409:
+            assert "changed by someone else" in answer.json()["message"]
+    row = await order_row(order_id)
+    history = await DispatchEvent.count().where(DispatchEvent.work_order == order_id)
+    assert row["version"] == 1 + history and row["status"] == "dispatched"
+
+
+async def test_numbers_too_large_for_an_id_are_not_found_not_server_errors(db, login):
+    supervisor = login("supervisor", headers={"Accept-Language": "en"})
+    huge = "9" * 25
+    for method, path, body in (("GET", f"/api/work-orders/{huge}", None),
+                               ("POST", f"/api/work-orders/{huge}/dispatch", {"technician": "tech1"}),
+                               ("POST", f"/api/work-orders/{huge}/cancel", {"reason": "x"}),
+                               ("GET", f"/api/branches/{huge}/calendar", None)):
+        response = supervisor.request(method, path, json=body)
+        assert response.status_code == 404, path
+        assert set(response.json()) >= {"error", "message"}
+    assert supervisor.get("/api/work-orders", params={"offset": huge}).status_code == 422
+    assert supervisor.post("/api/work-orders", json={"description": "x", "branch": int(huge)}).status_code == 422
+    assert supervisor.post(f"/dispatch/orders/{huge}/dispatch", data={"technician": "tech1"}).status_code == 404

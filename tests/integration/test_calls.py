@@ -29,8 +29,8 @@ def call_id_of(response) -> int:
 
 
 def count_of(page) -> int:
-    """The register's "N calls" line."""
-    return int(re.search(r'<p class="muted">(\d+) calls?', page.text).group(1))
+    """The register's "Calls found: N" line."""
+    return int(re.search(r'<p class="muted">Calls found: (\d+)', page.text).group(1))
 
 
 def local_input(moment: datetime) -> str:

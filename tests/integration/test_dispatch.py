@@ -432,3 +432,26 @@ async def test_refusals_are_said_in_the_users_language(db, login, lang, text):
     response = login("supervisor").post(f"/dispatch/orders/{order_id}/dispatch", data={"technician": ""},
                                         headers={"Accept-Language": lang})
     assert response.status_code == 422 and text in response.text
+
+
+async def test_dispatch_and_redispatch_announce_the_technician_after_commit(db):
+    from server.accounts.rules import CurrentUser
+    from server.workorders import service as wo_service
+
+    dispatched: list[dict] = []
+
+    async def remember(**data) -> None:
+        dispatched.append({**data, "committed": (await order_row(data["work_order_id"]))["assigned_to"]})
+
+    events.subscribe("work_order_dispatched", remember)
+    branch = await branch_row("SH-C")
+    supervisor = CurrentUser(id=await user_id("supervisor"), username="supervisor", display_name="王建国",
+                             role="supervisor", branch_id=branch["id"])
+    order_id = await make_order()
+    await wo_service.dispatch(order_id, "tech1", supervisor)
+    await wo_service.dispatch(order_id, "tech2", supervisor)
+    await events.drain()
+    mine = [d for d in dispatched if d["work_order_id"] == order_id]
+    tech1, tech2 = await user_id("tech1"), await user_id("tech2")
+    assert [(d["technician_id"], d["branch_id"]) for d in mine] == [(tech1, branch["id"]), (tech2, branch["id"])]
+    assert mine[1]["committed"] == tech2  # the handler sees the change already stored

@@ -10,6 +10,8 @@ import threading
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.integration import sync_kit as kit
 
@@ -306,3 +308,51 @@ def test_the_technician_sees_what_was_refused_and_why(live_server, device, super
     # a session works too, and only one's own outcomes are listed
     assert all(o["device_id"] != device.device_id
                for o in supervisor.get("/api/sync/outcomes").json()["outcomes"])
+
+
+def test_values_no_column_could_hold_only_reject_their_mutation(device, supervisor):
+    wo = kit.new_order(supervisor)
+    reply = device.push([
+        device.make(*kit.note(wo, text="NUL\u0000inside")),
+        device.make(*kit.note(wo), base_version=2**40),
+        device.make("no\u0000such", {"work_order_id": wo}),
+        device.make(*kit.note(2**63)),
+        device.make(*kit.note(wo)),
+    ], clock_offset_ms=10**11)
+    assert [(r["status"], r.get("reason")) for r in reply["results"]] == [
+        ("rejected", "invalid_args"), ("rejected", "invalid_args"), ("rejected", "unknown_action"),
+        ("rejected", "not_assigned"), ("applied", None)]
+    assert supervisor.post("/api/conflicts/99999999999/resolve", json={"choice": "keep_server"}).status_code == 404
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3),
+    max_leaves=8)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_whatever_a_client_sends_the_answer_is_never_a_server_error(live_server, data):
+    if "device" not in FUZZ_DEVICE:
+        FUZZ_DEVICE["device"] = kit.register(live_server.url, "tech1")
+    device = FUZZ_DEVICE["device"]
+    names = st.sampled_from(["add_part", "void_part", "arrive", "record_diagnosis", "customer_signoff",
+                             "rate_service", "carry_back", "collect_fee", "add_labour"]) | st.text(max_size=10)
+    fields = ["work_order_id", "line_id", "part_code", "qty", "at", "started_at", "ended_at", "attitude",
+              "amount_cents", "text", "signer_name", "report_sha256", "signature_sha256", "accessories"]
+    args = data.draw(st.dictionaries(st.sampled_from(fields), JSON_VALUES, max_size=8))
+    start = device.last_seq()
+    mutation = {"id": kit.uid(), "seq": start + 1, "name": data.draw(names), "args": args,
+                "base_version": data.draw(JSON_VALUES), "captured_at": data.draw(JSON_VALUES)}
+    envelope = device.envelope([mutation], clock_offset_ms=data.draw(st.integers(-(2**45), 2**45)))
+    if data.draw(st.booleans()):
+        envelope[data.draw(st.sampled_from(list(envelope)))] = data.draw(JSON_VALUES)
+    response = device.raw(json.dumps(envelope).encode())
+    assert response.status_code < 500, response.text
+    if response.status_code == 200:
+        assert response.json()["last_seq"] in (start, start + 1)
+
+
+FUZZ_DEVICE: dict = {}

@@ -23,9 +23,10 @@ def extracted() -> dict[str, str]:
             str(ROOT / folder), method_map=method_map, keywords=KEYWORDS,
             options_map={"**": options},
         ):
-            for msgid in (message if isinstance(message, tuple) else (message,)):
-                if msgid:
-                    found.setdefault(msgid, f"{folder}/{filename}:{lineno}")
+            # a plural message is catalogued under its singular id
+            msgid = message[0] if isinstance(message, tuple) else message
+            if msgid:
+                found.setdefault(msgid, f"{folder}/{filename}:{lineno}")
     return found
 
 

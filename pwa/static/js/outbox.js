@@ -399,7 +399,7 @@
       if (urls.indexOf(u) < 0) { urls.push(u); extra[u] = true; }
     });
     return Promise.all([caches.open(PAGES_CACHE), getMeta("etags")]).then(function (v) {
-      var cache = v[0], known = v[1] || {}, saved = 0;
+      var cache = v[0], known = v[1] || {};
       return Promise.all(urls.map(function (url) {
         return cache.match(url).then(function (hit) {
           if (hit && !force && extra[url] && !(url === "/tech/summary" && pages.length)) return;
@@ -407,7 +407,6 @@
           return fetch(url, {credentials: "same-origin", cache: "no-store", headers: {"Accept": "text/html"}})
             .then(function (response) {
               if (!response.ok || response.redirected) return;
-              saved++;
               known[url] = etags[url] || "";
               return cache.put(url, response);
             }).catch(function () { /* offline again: next sync */ });
