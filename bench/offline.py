@@ -2,7 +2,8 @@
 
 - reconnect_s: 500 changes queued offline; seconds from going online until the server has
   acknowledged all of them (target ≤ 1.5 s on loopback);
-- offline_open_ms: median time to open a saved order page with the network off;
+- offline_open_ms: median time to open a saved order page with the network off (navigation
+  start to the load event, as the browser measures it);
 - shell_bytes: bytes on the wire (bodies as sent, and headers) for the first load of the
   technician's day, including what the service worker precaches (target ≤ 150 KB).
 
@@ -92,11 +93,13 @@ def main() -> None:
                 sign_in_page(page, "tech1")
                 set_up_device(page)
                 context.set_offline(True)
-                opens = []
-                for _ in range(OPENS):
-                    started = time.perf_counter()
+                opens, responses = [], []
+                for _ in range(OPENS):  # navigation start → load event, measured by the browser
                     page.goto(f"/tech/orders/{order_id}", wait_until="load")
-                    opens.append((time.perf_counter() - started) * 1000)
+                    timing = page.evaluate("""(() => { const n = performance.getEntriesByType('navigation')[0];
+                        return [n.responseEnd, n.loadEventEnd]; })()""")
+                    responses.append(timing[0])
+                    opens.append(timing[1])
                 page.evaluate("""async (n) => {
                     for (let i = 0; i < n; i++) {
                         await FSOutbox.enqueue('add_note', {work_order_id: %d, note_id: FSOutbox.uuid(), text: 'bench ' + i});
@@ -112,7 +115,8 @@ def main() -> None:
                 browser.close()
         finally:
             server.stop()
-    print(f"changes={CHANGES} opens={OPENS} offline_open_ms_all={[round(x) for x in opens]}")
+    print(f"changes={CHANGES} opens={OPENS} page_from_cache_ms={statistics.median(responses):.0f} "
+          f"offline_open_ms_all={[round(x) for x in opens]}")
     print(f"reconnect_s={reconnect:.2f} offline_open_ms={statistics.median(opens):.0f} shell_bytes={shell}")
 
 

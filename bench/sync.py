@@ -191,6 +191,7 @@ async def add_orders(env: dict, count: int) -> list[int]:
 
 def prepare(env: dict, data: Path, mutations: int, rng: random.Random):
     """Database with orders, a registered device and its blobs; returns the workload."""
+    data.mkdir(parents=True, exist_ok=True)
     run_cli(env, "migrate")
     run_cli(env, "demo")
     orders = asyncio.run(add_orders(env, mutations // 12 + 10))
@@ -384,7 +385,7 @@ def describe(label: str, result: dict) -> None:
     print(f"{label}: {result['mutations']} mutations in {result['batches']} pushes of ≤ {BATCH}: "
           f"{result['first']:.2f} s, {rate:.0f} mutations/s (median push {times[len(times) // 2] * 1000:.0f} ms); "
           f"resend of every batch {result['resend']:.2f} s")
-    print(f"  results: " + ", ".join(f"{s}{'/' + r if r else ''} {n}" for (s, r), n in sorted(result["statuses"].items())))
+    print("  results: " + ", ".join(f"{s}{'/' + r if r else ''} {n}" for (s, r), n in sorted(result["statuses"].items())))
 
 
 def main() -> None:

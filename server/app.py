@@ -46,6 +46,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await _resolve(hook)(app)
         if settings.is_postgres:
             await engine.close_connection_pool()
+        else:
+            await engine.close_pool()
 
     static = create_static_files_router(
         path="/static", directories=[STATIC_DIR], name="static",

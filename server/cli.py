@@ -29,6 +29,8 @@ async def _with_engine(settings: Settings, work):
     finally:
         if settings.is_postgres:
             await engine.close_connection_pool()
+        else:
+            await engine.close_pool()
 
 
 async def migrate(settings: Settings) -> None:

@@ -143,6 +143,8 @@ async def db(database_settings):
     yield engine
     if database_settings.is_postgres:
         await engine.close_connection_pool()
+    else:
+        await engine.close_pool()
 
 
 class Client(httpx.Client):

@@ -103,6 +103,9 @@ function offlinePage() {
 function networkFirst(event) {
   var request = event.request;
   var fragment = request.headers.get("HX-Request") === "true";
+  if (!fragment && self.navigator.onLine === false) { // known offline: no need to try the network
+    return savedPage(request).then(function (saved) { return saved || offlinePage(); });
+  }
   var path = new URL(request.url).pathname;
   var keep = path === "/tech" || path.indexOf("/tech/") === 0; // only the technician's pages are saved
   var network = fetch(request).then(function (response) {

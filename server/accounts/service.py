@@ -82,14 +82,18 @@ async def start_session(user: CurrentUser, hours: int) -> tuple[str, str]:
 
 
 async def session_user(token: str) -> tuple[CurrentUser, str] | None:
-    """(user, csrf token) of a live session, or None."""
-    row = await Session.select(Session.user, Session.csrf_token, Session.expires_at).where(
-        Session.token_hash == token_hash(token)
-    ).first()
-    if not row or row["expires_at"] < utcnow():
+    """(user, csrf token) of a live session, or None. One query: it runs on every request."""
+    u = Session.user
+    row = await Session.select(
+        Session.csrf_token, Session.expires_at, u.id.as_alias("id"), u.username.as_alias("username"),
+        u.display_name.as_alias("display_name"), u.role.as_alias("role"), u.branch.as_alias("branch"),
+        u.active.as_alias("active"), u.branch.timezone.as_alias("tz"),
+    ).where(Session.token_hash == token_hash(token)).first()
+    if not row or row["expires_at"] < utcnow() or not row["active"]:
         return None
-    user = await user_by_id(row["user"])
-    return (user, row["csrf_token"]) if user else None
+    user = CurrentUser(id=row["id"], username=row["username"], display_name=row["display_name"],
+                       role=row["role"], branch_id=row["branch"], timezone=row["tz"] or "Asia/Shanghai")
+    return user, row["csrf_token"]
 
 
 async def end_session(token: str) -> None:

@@ -88,6 +88,7 @@ def html_lang(locale: str) -> str:
     return "zh-Hans" if locale == "zh_Hans" else "en"
 
 
+@lru_cache(maxsize=None)
 def babel_locale(locale: str) -> Locale:
     return Locale.parse("zh_Hans_CN" if locale == "zh_Hans" else "en_GB")
 

@@ -95,12 +95,15 @@ def time_arg(args: dict, field: str) -> datetime:
     return moment
 
 
-def text(limit: int, required: bool = False, nullable: bool = False) -> Callable[[dict, str], Any]:
+def text(limit: int, required: bool = False, nullable: bool = False,
+         null_is_blank: bool = False) -> Callable[[dict, str], Any]:
+    """Text of at most `limit` characters; `required`: not blank; `nullable`: null stays null;
+    `null_is_blank`: free text that may be left empty, where null means empty."""
     def check(args: dict, field: str) -> Any:
-        if nullable and args.get(field) is None:
+        if (nullable or null_is_blank) and args.get(field) is None:
             if field not in args:
                 raise Problem("missing", field=field)
-            return None
+            return None if nullable else ""
         value = _present(args, field)
         if not isinstance(value, str):
             raise Problem("missing", field=field)
@@ -165,6 +168,8 @@ def sha256(args: dict, field: str) -> str:
 
 def accessories(args: dict, field: str) -> str:
     """What came with a carried-back product: text, or a list of texts."""
+    if field in args and args[field] is None:
+        return ""
     value = _present(args, field)
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         value = "、".join(item.strip() for item in value if item.strip())
@@ -195,22 +200,22 @@ ACTIONS: dict[str, ActionSpec] = {
         "qty": qty, "source": choice("van", "requisition"), "old_part_returned": boolean},
         fact_id="line_id"),
     "void_part": ActionSpec(FACT, {"work_order_id": work_order_id, "line_id": uuid_arg,
-                                   "reason": text(1000)}),
+                                   "reason": text(1000, null_is_blank=True)}),
     "add_labour": ActionSpec(FACT, {"work_order_id": work_order_id, "entry_id": uuid_arg,
                                     "started_at": time_arg, "ended_at": time_arg}, fact_id="entry_id"),
     "add_note": ActionSpec(FACT, {"work_order_id": work_order_id, "note_id": uuid_arg,
                                   "text": text(4000, required=True)}, fact_id="note_id"),
     "attach_photo": ActionSpec(FACT, {"work_order_id": work_order_id, "photo_id": uuid_arg,
-                                      "sha256": sha256, "caption": text(1000)},
+                                      "sha256": sha256, "caption": text(1000, null_is_blank=True)},
                                fact_id="photo_id", blob="sha256"),
     "complete_work": ActionSpec(MUTABLE, {
         "work_order_id": work_order_id, "outcome": choice("fixed", "carry_back", "follow_up"),
         "work_done": text(4000)}, fields=COMPLETION_FIELDS),
     "collect_fee": ActionSpec(FACT, {"work_order_id": work_order_id, "payment_id": uuid_arg,
                                      "amount_cents": cents, "method": text(30, required=True),
-                                     "receipt_no": text(60)}, fact_id="payment_id"),
+                                     "receipt_no": text(60, null_is_blank=True)}, fact_id="payment_id"),
     "carry_back": ActionSpec(FACT, {"work_order_id": work_order_id, "receipt_id": uuid_arg,
-                                    "condition": text(1000), "accessories": accessories},
+                                    "condition": text(1000, null_is_blank=True), "accessories": accessories},
                              fact_id="receipt_id"),
     "customer_signoff": ActionSpec(FACT, {
         "work_order_id": work_order_id, "signoff_id": uuid_arg, "signer_name": text(100, required=True),
@@ -218,7 +223,7 @@ ACTIONS: dict[str, ActionSpec] = {
         fact_id="signoff_id", blob="signature_sha256"),
     "rate_service": ActionSpec(FACT, {
         "work_order_id": work_order_id, "rating_id": uuid_arg, "attitude": rating, "skill": rating,
-        "arrival": rating, "promises": rating, "comment": text(2000),
+        "arrival": rating, "promises": rating, "comment": text(2000, null_is_blank=True),
         "complaint": text(4000, nullable=True)}, fact_id="rating_id"),
 }
 

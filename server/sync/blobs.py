@@ -75,6 +75,8 @@ def strip_metadata(data: bytes, content_type: str) -> bytes | None:
     try:
         image = Image.open(io.BytesIO(data))
         carries = any(key in image.info for key in METADATA_KEYS) or len(image.getexif()) > 0
+    except Image.DecompressionBombError as exc:
+        raise ValueError("too many pixels") from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         if b"Exif\x00\x00" in data[:65536]:
             raise ValueError("metadata in an image that cannot be decoded")
@@ -84,7 +86,7 @@ def strip_metadata(data: bytes, content_type: str) -> bytes | None:
     try:
         image.load()
         clean = ImageOps.exif_transpose(image)  # keep what the camera meant by "up"
-    except (OSError, ValueError, SyntaxError) as exc:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ValueError("cannot decode") from exc
     icc = image.info.get("icc_profile")
     clean.info = {}

@@ -36,8 +36,9 @@ def _required_text(body: dict, name: str, max_length: int) -> str:
     if not isinstance(value, str) or not value.strip():
         raise _invalid(_("“%(field)s” is required and must be text.", field=name))
     if len(value) > max_length:
-        raise _invalid(_("“%(field)s” is longer than %(n)s characters.",
-                                           field=name, n=max_length))
+        raise _invalid(_("“%(field)s” is longer than %(n)s characters.", field=name, n=max_length))
+    if any(ord(character) < 32 or character == "\x7f" for character in value):
+        raise _invalid(_("“%(field)s” must not contain control characters.", field=name))
     return value
 
 
@@ -63,8 +64,7 @@ async def register_device(request: Request) -> Response:
     if not isinstance(password, str) or not password:
         raise _invalid(_("“%(field)s” is required and must be text.", field="password"))
     if len(password) > 1024:
-        raise _invalid(_("“%(field)s” is longer than %(n)s characters.",
-                                           field="password", n=1024))
+        raise _invalid(_("“%(field)s” is longer than %(n)s characters.", field="password", n=1024))
     name = _required_text(body, "device_name", devices.DEVICE_NAME_MAX).strip()
     address = request.client.host if request.client else "unknown"
     try:

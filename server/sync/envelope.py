@@ -34,7 +34,7 @@ class Malformed(Exception):
         self.values = values
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Mutation:
     id: str  # as sent
     key: str  # the id in lower case: what the ledger compares
@@ -84,25 +84,42 @@ def _field(document: dict, name: str, check, kind: str) -> Any:
     return value
 
 
-def _mutation(raw: Any, index: int) -> Mutation:
+_MUTATION_FIELDS = (("id", is_uuid, N_("a UUID")),
+                    ("seq", lambda v: is_int(v) and v > 0, N_("a positive integer")),
+                    ("name", lambda v: isinstance(v, str), N_("a string")),
+                    ("args", lambda v: isinstance(v, dict), N_("an object")))
+
+
+def _refuse_mutation(raw: Any, index: int) -> Malformed:
+    """Why a mutation is malformed, for the reply."""
     if not isinstance(raw, dict):
-        raise Malformed(422, N_("Mutation %(index)s is not an object."), index=index)
-    for name, check, kind in (("id", is_uuid, N_("a UUID")),
-                              ("seq", lambda v: is_int(v) and v > 0, N_("a positive integer")),
-                              ("name", lambda v: isinstance(v, str), N_("a string")),
-                              ("args", lambda v: isinstance(v, dict), N_("an object"))):
+        return Malformed(422, N_("Mutation %(index)s is not an object."), index=index)
+    for name, check, kind in _MUTATION_FIELDS:
         if name not in raw:
-            raise Malformed(422, N_("Mutation %(index)s has no %(field)s."), index=index, field=name)
+            return Malformed(422, N_("Mutation %(index)s has no %(field)s."), index=index, field=name)
         if not check(raw[name]):
-            raise Malformed(422, N_("In mutation %(index)s, %(field)s must be %(kind)s."),
-                            index=index, field=name, kind=kind)
-    payload = {key: value for key, value in raw.items() if key not in ("id", "seq")}
+            return Malformed(422, N_("In mutation %(index)s, %(field)s must be %(kind)s."),
+                             index=index, field=name, kind=kind)
+    return Malformed(422, N_("Mutation %(index)s cannot be read as text."), index=index)
+
+
+def _mutation(raw: Any, index: int) -> Mutation:
+    try:
+        mutation_id, seq, name, args = raw["id"], raw["seq"], raw["name"], raw["args"]
+        well_formed = (type(seq) is int and seq > 0 and type(name) is str and type(args) is dict
+                       and type(mutation_id) is str and UUID_PATTERN.fullmatch(mutation_id) is not None)
+    except (TypeError, KeyError, IndexError):
+        well_formed = False
+    if not well_formed:
+        raise _refuse_mutation(raw, index)
+    payload = dict(raw)
+    del payload["id"], payload["seq"]
     try:
         data = canonical_json(payload)
     except (ValueError, RecursionError):  # lone surrogates and the like
         raise Malformed(422, N_("Mutation %(index)s cannot be read as text."), index=index)
-    return Mutation(id=raw["id"], key=raw["id"].lower(), seq=raw["seq"], name=raw["name"],
-                    args=raw["args"], base_version=raw.get("base_version"),
+    return Mutation(id=mutation_id, key=mutation_id.lower(), seq=seq, name=name,
+                    args=args, base_version=raw.get("base_version"),
                     captured_at=raw.get("captured_at"), payload=data.decode("utf-8"),
                     payload_sha256=hashlib.sha256(data).hexdigest())
 

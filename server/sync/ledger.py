@@ -87,17 +87,18 @@ async def _device(sql: Sql, device_id: str) -> dict:
 
 
 async def _ledger_rows(sql: Sql, device_id: str, envelope: Envelope, last_seq: int) -> tuple[dict, dict]:
-    """The ledger's rows for this request: by seq (this device, seq ≤ last_seq) and by id."""
+    """The ledger's rows for this request: by seq for the mutations at or below last_seq (a
+    resend: their originals), by id for the others (is the id already taken?)."""
     seqs = [device_seq(device_id, m.seq) for m in envelope.mutations if m.seq <= last_seq]
-    ids = [m.key for m in envelope.mutations]
-    if not ids:
+    ids = [m.key for m in envelope.mutations if m.seq > last_seq]
+    where = [f"device_seq IN ({marks(len(seqs))})"] if seqs else []
+    if ids:
+        where.append(f"mutation_id IN ({marks(len(ids))})")
+    if not where:
         return {}, {}
-    where = f"mutation_id IN ({marks(len(ids))})"
-    if seqs:
-        where += f" OR device_seq IN ({marks(len(seqs))})"
     rows = await sql.fetch(
         "SELECT device_id, seq, mutation_id, payload_sha256, status, reason, detail, conflict_id, version "
-        f"FROM {table(LedgerEntry)} WHERE {where}", *ids, *seqs)
+        f"FROM {table(LedgerEntry)} WHERE {' OR '.join(where)}", *seqs, *ids)
     by_seq = {row["seq"]: row for row in rows if row["device_id"] == device_id}
     by_id = {row["mutation_id"]: row for row in rows}
     return by_seq, by_id

@@ -15,7 +15,7 @@ import binascii
 import hashlib
 import json
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from litestar.params import FromQuery
 from litestar import Request, get

@@ -21,26 +21,29 @@ from server.sync.envelope import MAX_BODY_BYTES, Malformed, parse_envelope
 _TRANSLATED_VALUES = ("kind",)
 
 
+INVALID_ARGS = "invalid_args"
+
+
+def _fill(template: str, values: dict) -> str:
+    """The translated template with its values; as it stands when they do not fit it."""
+    text = _(template)
+    try:
+        return text % values if values and "%(" in text else text
+    except (KeyError, TypeError, ValueError):
+        return text
+
+
 def reason_message(reason: str, detail: dict | None) -> str:
     """A reason code and its values as a sentence in the request's language."""
     detail = detail or {}
-    if reason == "invalid_args":
+    if reason == INVALID_ARGS:
+        head = _fill(rules.MESSAGES[INVALID_ARGS], {})
         problem = rules.PROBLEMS.get(detail.get("problem", ""))
-        values = {k: v for k, v in detail.items() if k != "problem"}
-        head = _(rules.MESSAGES["invalid_args"])
         if problem is None:
             return head
-        try:
-            return f"{head} {_(problem, **values)}"
-        except (KeyError, TypeError, ValueError):
-            return head
+        return f"{head} {_fill(problem, {k: v for k, v in detail.items() if k != 'problem'})}"
     template = rules.MESSAGES.get(reason)
-    if template is None:
-        return reason
-    try:
-        return _(template, **detail) if "%(" in template else _(template)
-    except (KeyError, TypeError, ValueError):
-        return _(template.split("%(")[0].strip() or template)
+    return _fill(template, detail) if template else reason
 
 
 def with_messages(result: dict) -> dict:

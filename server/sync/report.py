@@ -20,10 +20,14 @@ from datetime import datetime
 QTY_PATTERN = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?")
 
 
+# What json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")) writes;
+# one encoder made once (a push hashes every mutation's payload with it).
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
 def canonical_json(value: object) -> bytes:
     """Keys sorted, no insignificant whitespace, non-ASCII raw, UTF-8 (sync-protocol §4)."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                      allow_nan=False).encode("utf-8")
+    return _CANONICAL.encode(value).encode("utf-8")
 
 
 def sha256_hex(value: object) -> str:

@@ -72,6 +72,7 @@ CLIENT_STRINGS = {
     "voided": N_("voided"),
     "void": N_("Void"),
     "dismiss": N_("Seen"),
+    "other_user_waiting": N_("This device still holds {n} unsent changes of {x}. Sign in as {x} and send them first."),
     "in_van": N_("In my van"),
 }
 CLIENT_STRINGS.update({f"status_{k}": v for k, v in STATUS_LABELS.items()})

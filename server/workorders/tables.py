@@ -9,14 +9,14 @@ from server.calls.tables import ServiceCall
 
 class WorkOrder(Table):
     number = Varchar(length=30, unique=True)
-    call = ForeignKey(references=ServiceCall, null=True)  # null for internal (D) work
+    call = ForeignKey(references=ServiceCall, null=True, index=True)  # null for internal (D) work
     branch = ForeignKey(references=Branch)
     category = Varchar(length=1)
     zone = Varchar(length=10)
     description = Text(default="")
     # waiting | dispatched | in_progress | completed | closed | cancelled
     status = Varchar(length=20, default="waiting", index=True)
-    assigned_to = ForeignKey(references=User, null=True)
+    assigned_to = ForeignKey(references=User, null=True, index=True)
     received_at = Timestamptz()
     sla_due_at = Timestamptz(null=True, default=None)
     dispatched_at = Timestamptz(null=True, default=None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
 import threading
 from pathlib import Path
 
@@ -90,6 +91,8 @@ def wait_sent(page, timeout: float = 20000) -> None:
 
 def axe_violations(page) -> list[dict]:
     """Serious and critical axe-core violations on the page as it is now."""
+    if not AXE.exists():  # tests/run_all.sh installs it; a bare pytest run does it here
+        subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund"], cwd=AXE.parents[2], check=True)
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     return [{"id": v["id"], "impact": v["impact"], "help": v["help"],

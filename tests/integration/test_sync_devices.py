@@ -84,6 +84,9 @@ async def test_more_than_ten_failures_from_one_address_answer_429(live_server, d
     (b'{"username": "tech1", "password": "demo", "device_name": ""}', 422),
     (b'{"username": "' + b"u" * 5000 + b'", "password": "demo", "device_name": "x"}', 422),
     (b'{"username": "tech1", "password": "demo", "device_name": "' + b"d" * 300 + b'"}', 422),
+    (b'{"username": "tech\\u0000", "password": "demo", "device_name": "x"}', 422),
+    (b'{"username": "tech1", "password": "demo", "device_name": "pad\\u0000"}', 422),
+    (b'{"username": "tech1", "password": "demo", "device_name": "x"', 400),
 ])
 def test_bad_bodies_answer_4xx_with_a_translated_message(live_server, content, status):
     response = httpx.post(live_server.url + "/sync/devices", content=content,
@@ -197,3 +200,15 @@ def test_supervisors_see_the_devices_of_their_branch_only(live_server, people, l
     # supervisor2 may not revoke it through the page's form either
     assert login("supervisor2").post(f"/devices/{device['device_id']}/revoke").status_code == 403
     assert httpx.get(live_server.url + "/sync/pull", headers=bearer(device["token"])).status_code == 200
+
+
+async def test_a_deactivated_users_tokens_stop_working(live_server, db):
+    from server.accounts.tables import User
+
+    username = f"dev_leaver_{secrets.token_hex(3)}"
+    await create_user(username, PASSWORD, "technician", branch_code="SH-C")
+    token = register(live_server.url, username).json()["token"]
+    assert httpx.get(live_server.url + "/sync/pull", headers=bearer(token)).status_code == 200
+    await User.update({User.active: False}).where(User.username == username)
+    assert httpx.get(live_server.url + "/sync/pull", headers=bearer(token)).status_code == 401
+    assert httpx.get(live_server.url + "/api/me", headers=bearer(token)).status_code == 401

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import httpx
-import pytest
 
 from server.accounts.service import create_user
 from tests.conftest import sign_in

@@ -167,6 +167,15 @@ def test_ill_typed_or_out_of_range_arguments(name, field, value, problem):
     assert caught.value.key == problem
 
 
+def test_free_text_that_may_be_empty_may_also_be_null():
+    for name, field in (("attach_photo", "caption"), ("rate_service", "comment"), ("collect_fee", "receipt_no"),
+                        ("void_part", "reason"), ("carry_back", "condition"), ("carry_back", "accessories")):
+        assert rules.check_args(name, {**GOOD_ARGS[name], field: None}, None, None)[field] == ""
+    assert rules.check_args("rate_service", GOOD_ARGS["rate_service"], None, None)["complaint"] is None
+    with pytest.raises(rules.Problem):
+        rules.check_args("add_note", {**GOOD_ARGS["add_note"], "text": None}, None, None)
+
+
 def test_base_version_and_captured_at_are_checked_too():
     with pytest.raises(rules.Problem) as caught:
         rules.check_args("arrive", GOOD_ARGS["arrive"], "3", None)

@@ -91,6 +91,25 @@
     });
   }
 
+  /* The day's list: an order's status as this device knows it (arrived, completed). */
+  function renderDayStatuses() {
+    var badges = document.querySelectorAll("[data-status-for]");
+    if (!badges.length) return Promise.resolve();
+    return FSOutbox.pending().then(function (entries) {
+      var known = {};
+      entries.forEach(function (e) {
+        if (e.name === "complete_work") known[e.order_id] = "completed";
+        else if (e.name === "arrive" && known[e.order_id] !== "completed") known[e.order_id] = "in_progress";
+      });
+      badges.forEach(function (badge) {
+        var status = known[badge.getAttribute("data-status-for")];
+        if (!status || !S["status_" + status]) return;
+        badge.textContent = S["status_" + status] + " · " + t("pending");
+        badge.className = "badge status-" + status + " state-pending";
+      });
+    });
+  }
+
   function renderAsOf() {
     var asof = document.getElementById("asof");
     if (!asof) return;
@@ -102,7 +121,7 @@
   var refreshing = null, hooks = [];
   function refresh() {
     if (refreshing) return refreshing;
-    refreshing = Promise.all([renderBadge(), renderProblems()].concat(hooks.map(function (fn) { return fn(); }))).then(function () {
+    refreshing = Promise.all([renderBadge(), renderProblems(), renderDayStatuses()].concat(hooks.map(function (fn) { return fn(); }))).then(function () {
       renderAsOf();
       refreshing = null;
     }, function (e) { refreshing = null; console.warn(e); });
@@ -154,7 +173,12 @@
       error.hidden = true;
       var name = (navigator.userAgentData && navigator.userAgentData.platform || navigator.platform || "device") +
         " · " + new Date().toISOString().slice(0, 10);
-      FSOutbox.registerDevice(username, form.elements.password.value, name, csrfToken()).then(function () {
+      Promise.all([FSOutbox.device(), FSOutbox.count()]).then(function (v) {
+        if (v[0] && v[0].username !== username && v[1] > 0) { // never send one person's work as another's
+          throw new Error(t("other_user_waiting", {n: v[1], x: v[0].username}));
+        }
+        return FSOutbox.registerDevice(username, form.elements.password.value, name, csrfToken());
+      }).then(function () {
         form.reset();
         setup.hidden = true;
         status(t("sending"));
