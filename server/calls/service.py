@@ -30,7 +30,7 @@ from server.dispatch.calendar import WorkingCalendar, sla_due
 from server.i18n import N_
 from server.workorders.tables import DispatchEvent, WorkOrder
 
-NUMBER_ATTEMPTS = 5
+NUMBER_ATTEMPTS = 10
 
 
 class Refused(Exception):
@@ -144,6 +144,9 @@ async def register(user: CurrentUser, raw: Mapping[str, Any], now: datetime | No
     for attempt in range(NUMBER_ATTEMPTS):
         try:
             async with write_transaction():
+                if ServiceCall._meta.db.engine_type == "postgres":
+                    # Numbers are "max + 1" per day: registrations take turns, as on SQLite.
+                    await ServiceCall.raw("SELECT pg_advisory_xact_lock(20261125)")
                 call = await _write(user, reg, branch, customer, unit, cal, local_day, now)
             break
         except DuplicateCustomer as exc:

@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 QTY_PATTERN = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?")
 
@@ -61,9 +61,10 @@ def normalise_qty(text: str) -> str:
 
 
 def labour_minutes(entries: Iterable[tuple[datetime, datetime]]) -> int:
-    """The total of the labour entries in seconds, divided by 60 and rounded down."""
-    total = sum(((ended - started).total_seconds() for started, ended in entries), 0.0)
-    return int(total // 60) if total > 0 else 0
+    """The total of the labour entries in seconds, divided by 60 and rounded down (summed in
+    whole microseconds, so no rounding of floats can take a minute away)."""
+    total = sum(((ended - started) // timedelta(microseconds=1) for started, ended in entries), 0)
+    return max(total, 0) // 60_000_000
 
 
 def build_report(work_order_id: int, outcome: str | None, work_done: str | None,

@@ -21,6 +21,8 @@ def test_clerk_registers_supervisor_sees_it_live_and_dispatches(new_context, liv
     _sign_in(supervisor, "supervisor")
     supervisor.goto("/dispatch")
     supervisor.evaluate("window.__same_page = true")  # gone if the page reloads
+    navigations = []
+    supervisor.on("framenavigated", lambda frame: navigations.append(frame.url) if frame == supervisor.main_frame else None)
 
     clerk = new_context(viewport=PHONE).new_page()
     _sign_in(clerk, "clerk")
@@ -41,7 +43,7 @@ def test_clerk_registers_supervisor_sees_it_live_and_dispatches(new_context, liv
     # The board polls: the new order appears without a reload, in the waiting list.
     row = supervisor.locator("#waiting-list li.wo", has_text=number)
     row.wait_for(timeout=20000)
-    assert supervisor.evaluate("window.__same_page === true")
+    assert supervisor.evaluate("window.__same_page === true"), f"the board reloaded: {navigations}"
     supervisor.screenshot(path=str(ARTIFACTS / "dispatch-board-tablet.png"), full_page=True)
     order_id = int(row.get_attribute("id").removeprefix("wo-"))
 
