@@ -33,8 +33,8 @@ import io
 import json
 import os
 import random
-import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -194,7 +194,11 @@ def prepare(env: dict, data: Path, mutations: int, rng: random.Random):
     data.mkdir(parents=True, exist_ok=True)
     run_cli(env, "migrate")
     run_cli(env, "demo")
-    orders = asyncio.run(add_orders(env, mutations // 12 + 10))
+    # In a process of its own: this one must hold no connection to the database file it
+    # copies (closing any descriptor of the file drops the process's SQLite locks on it).
+    made = subprocess.run([sys.executable, __file__, "--add-orders", str(mutations // 12 + 10)], env=env,
+                          cwd=ROOT, check=True, capture_output=True, text=True)
+    orders = json.loads(made.stdout.strip().splitlines()[-1])
     server = start_server(env, data / "app.log")
     try:
         device = httpx.post(server.url + "/sync/devices", json={"username": "tech1", "password": "demo",
@@ -323,8 +327,21 @@ def raw_apply(database: Path, inserted: dict, updated: dict, batches: int) -> fl
 
 
 def checkpoint(database: Path) -> None:
-    with sqlite3.connect(database) as connection:
+    connection = sqlite3.connect(database)
+    try:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.close()
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """Through SQLite's backup API, never a plain file copy of a database in use."""
+    origin, copy = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        origin.backup(copy)
+    finally:
+        copy.close()
+        origin.close()
 
 
 # ---------------------------------------------------------------- main
@@ -337,7 +354,7 @@ def sqlite_run(mutations: int, seed: int) -> dict:
         database = data / "fieldservice.sqlite3"
         checkpoint(database)
         before = Path(tmp) / "before.sqlite3"
-        shutil.copyfile(database, before)
+        copy_database(database, before)
         result = run_pushes(env, data, device, workload)
         checkpoint(database)
         # The rows of the first apply only: the resend writes none (checked: all duplicates).
@@ -345,7 +362,7 @@ def sqlite_run(mutations: int, seed: int) -> dict:
         raw_times = []
         for attempt in range(3):  # the median of three, each on a fresh copy
             raw_db = Path(tmp) / f"raw{attempt}.sqlite3"
-            shutil.copyfile(before, raw_db)
+            copy_database(before, raw_db)
             raw_times.append(raw_apply(raw_db, inserted, updated, result["batches"]))
         result["raw"] = sorted(raw_times)[1]
         result["raw_times"] = raw_times
@@ -394,7 +411,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--pg", default=os.environ.get("FS_TEST_PG_URL", ""),
                         help="admin URL of a PostgreSQL server (default: FS_TEST_PG_URL)")
+    parser.add_argument("--add-orders", type=int, help=argparse.SUPPRESS)  # internal: setup step
     args = parser.parse_args()
+    if args.add_orders:
+        print(json.dumps(asyncio.run(add_orders(dict(os.environ), args.add_orders))))
+        return
 
     lite = sqlite_run(args.mutations, args.seed)
     describe("SQLite", lite)

@@ -6,6 +6,7 @@ import importlib
 import logging
 
 from litestar import Litestar
+from litestar.config.compression import CompressionConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -65,6 +66,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         openapi_config=OpenAPIConfig(title="Field service API", version="1", path="/schema",
                                      render_plugins=[SwaggerRenderPlugin()]),
         request_max_body_size=MAX_BODY_BYTES,
+        # Technicians load the shell over weak mobile links: gzip what is worth it.
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
         logging_config=None,
         debug=False,
     )

@@ -392,6 +392,7 @@
 
   /* Fetch the pages the server lists (and their sign-off/rating screens) into the cache. */
   function cachePages(pages, force) {
+    if (closed) return Promise.resolve(0);
     var urls = [], etags = {}, extra = {};
     pages.forEach(function (p) { orderPages(p.url).forEach(function (u) { urls.push(u); etags[u] = p.etag || ""; }); });
     // Pages the server does not list: saved once, and the summary again whenever anything changed.
@@ -406,7 +407,7 @@
           if (hit && !force && etags[url] && known[url] === etags[url]) return;
           return fetch(url, {credentials: "same-origin", cache: "no-store", headers: {"Accept": "text/html"}})
             .then(function (response) {
-              if (!response.ok || response.redirected) return;
+              if (closed || !response.ok || response.redirected) return;
               known[url] = etags[url] || "";
               return cache.put(url, response);
             }).catch(function () { /* offline again: next sync */ });
@@ -485,13 +486,26 @@
 
   /* Sign-out: the caches and this database are emptied (the server also sends Clear-Site-Data). */
   function clearAll() {
+    // Wait for a sync in progress (here or in the worker) so that nothing writes after the wipe.
+    if (root.navigator && root.navigator.locks && root.AbortController) {
+      var abort = new AbortController();
+      var timer = setTimeout(function () { abort.abort(); }, 10000);
+      return root.navigator.locks.request(LOCK, {signal: abort.signal}, function () {
+        clearTimeout(timer);
+        return wipe();
+      }).catch(function () { return wipe(); });
+    }
+    return wipe();
+  }
+
+  function wipe() {
     var closing = dbPromise ? dbPromise.then(function (db) { db.close(); }).catch(function () {}) : Promise.resolve();
     dbPromise = null;
     closed = true;
+    if (channel) channel.postMessage({type: "cleared"}); // the worker lets go and stops writing
     return closing.then(function () {
       return caches.keys().then(function (keys) { return Promise.all(keys.map(function (k) { return caches.delete(k); })); });
     }).then(function () {
-      if (channel) channel.postMessage({type: "cleared"}); // the worker closes its connection
       return new Promise(function (resolve) {
         var req = indexedDB.deleteDatabase(DB_NAME);
         req.onsuccess = req.onerror = function () { resolve(); };
