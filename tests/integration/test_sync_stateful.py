@@ -74,8 +74,19 @@ class SyncMachine(RuleBasedStateMachine):
 
     # --- making work on a device ----------------------------------------------------
 
-    @rule(d=st.integers(0, 2), o=st.integers(0, 2), kind=st.sampled_from(KINDS), cause=st.sampled_from(CAUSES))
-    def record(self, d, o, kind, cause):
+    @rule(d=st.integers(0, 2), o=st.integers(0, 2), kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=3),
+          cause=st.sampled_from(CAUSES))
+    def record(self, d, o, kinds, cause):
+        for kind in kinds:
+            self.make(d, o, kind, cause)
+
+    @rule(o=st.integers(0, 2), causes=st.tuples(st.sampled_from(CAUSES), st.sampled_from(CAUSES)))
+    def both_tablets_edit_the_diagnosis(self, o, causes):
+        """tech1's two devices change the same field offline, each on what it saw."""
+        self.make(0, o, "diagnosis", causes[0])
+        self.make(1, o, "diagnosis", causes[1])
+
+    def make(self, d, o, kind, cause):
         dev = self.devs[d]
         wo = list(self.orders)[o]
         if kind == "note":
@@ -129,11 +140,18 @@ class SyncMachine(RuleBasedStateMachine):
         if how == "split":
             batch = batch[:cut]
         elif how == "duplicate":
-            acked = [m for m in dev.device.sent.values() if m["seq"] <= dev.server_last_seq][-cut:]
+            first = dev.outbox[0]["seq"]
+            acked = [m for m in dev.device.sent.values() if m["seq"] <= dev.server_last_seq and m["seq"] < first][-cut:]
             batch = sorted(acked + batch, key=lambda m: m["seq"])
         elif how == "gap":
             batch = batch[cut:] or batch[-1:]
         self.deliver(dev, batch, drop_reply=how == "drop_reply")
+
+    @rule(d=st.integers(0, 2))
+    def sync_when_online(self, d):
+        """The usual case: the device sends its whole outbox and reads the reply."""
+        if self.devs[d].outbox:
+            self.deliver(self.devs[d], list(self.devs[d].outbox))
 
     @rule(d=st.integers(0, 2), cut=st.integers(1, 3))
     def delay(self, d, cut):
@@ -270,5 +288,5 @@ def test_devices_and_a_supervisor_in_any_order(live_server, login):
                            (kit.register(live_server.url, "tech1"), "tech1"),
                            (kit.register(live_server.url, "tech2"), "tech2")]
     run_state_machine_as_test(SyncMachine, settings=settings(
-        max_examples=8, stateful_step_count=25, deadline=None, derandomize=False,
+        max_examples=20, stateful_step_count=30, deadline=None, derandomize=False,
         suppress_health_check=list(HealthCheck)))
