@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 export FS_DATA_DIR ?= ./var
 
-.PHONY: run test install bench
+.PHONY: run test install bench migration
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -22,3 +22,7 @@ test:
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/python bench/pages.py
+
+# After changing a tables.py: write the next (additive) migration.
+migration: $(VENV)/.installed
+	PICCOLO_CONF=server.db.piccolo_conf $(VENV)/bin/piccolo migrations new fieldservice --auto

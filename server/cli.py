@@ -34,20 +34,12 @@ async def _with_engine(settings: Settings, work):
 
 
 async def migrate(settings: Settings) -> None:
-    """Apply Piccolo's migrations; then create any table no migration knows yet."""
+    """Apply Piccolo's migrations (server/db/migrations; `make migration` writes a new one)."""
     from piccolo.apps.migrations.commands.forwards import run_forwards
-    from piccolo.table import create_db_tables
-
-    from server.db import all_tables
 
     result = await run_forwards(app_name="fieldservice", migration_id="all", fake=False)
     if not result.success:
         raise SystemExit(f"migration failed: {result.message}")
-
-    async def create_missing():
-        await create_db_tables(*all_tables(), if_not_exists=True)
-
-    await _with_engine(settings, create_missing)
 
 
 def cmd_migrate(args, settings: Settings) -> None:

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from server.accounts.guards import allow
 from server.accounts.rules import DISPATCH
 from server.calls.rules import CATEGORY_LABELS, ZONE_LABELS
+from server.sync.conflicts import open_conflict_count
 from server.dispatch import rules
 from server.dispatch.service import (CalendarInvalid, branch_for_calendar, load_board, save_calendar,
                                      visible_branches)
@@ -136,9 +137,10 @@ async def _notice_from_query(request: Request) -> str | None:
 async def _board_page(request: Request, branch: int | None, status_code: int = 200, **context: Any) -> Template:
     user = request.scope["user"]
     board = await load_board(user, branch)
+    conflicts_open = await open_conflict_count(user)
     all_branches = await visible_branches(user) if user.sees_all_branches else board.branches
     return page(request, "dispatch/board.html", status_code=status_code, board=board, view=BoardView(board),
-                branch=branch,
+                branch=branch, conflicts_open=conflicts_open,
                 all_branches=all_branches, poll_seconds=request.app.state.settings.board_poll_seconds,
                 row_errors=context.pop("row_errors", {}), row_values=context.pop("row_values", {}),
                 internal_errors=context.pop("internal_errors", {}),
@@ -167,7 +169,7 @@ async def dispatch_board_fragment(request: Request, branch: FromQuery[int | None
     user = request.scope["user"]
     board = await load_board(user, branch)
     return page(request, "dispatch/_board.html", board=board, view=BoardView(board), branch=branch,
-                poll_seconds=request.app.state.settings.board_poll_seconds, row_errors={}, row_values={})
+                conflicts_open=await open_conflict_count(user), poll_seconds=request.app.state.settings.board_poll_seconds, row_errors={}, row_values={})
 
 
 async def _after_change(request: Request, branch: int | None, change: wo_service.Change) -> Template | Redirect:

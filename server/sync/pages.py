@@ -24,7 +24,7 @@ VALUE_LABELS = {  # keys shown in the side-by-side values
     "severity": N_("Quality issue"), "outcome": N_("Outcome"), "work_done": N_("Work done"),
     "status": N_("Order status"), "assigned_to": N_("Assigned to"), "action": N_("Action sent"),
     "args": N_("What was sent"), "report_sha256": N_("Report hash"), "report": N_("Service record"),
-    "signer_name": N_("Signed by"), "rating_id": N_("Rating"), "attitude": N_("Attitude"),
+    "signer_name": N_("Signed by"), "rating_id": N_("Rating"), "rating": N_("Rating"), "attitude": N_("Attitude"),
     "skill": N_("Skill"), "arrival": N_("Arrival time"), "promises": N_("Keeping promises"),
     "comment": N_("Comment"), "complaint": N_("Complaint"),
 }

@@ -6,7 +6,7 @@ Pure functions, no I/O (seed 000 §8–§19; sync-protocol §4 and §7).
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from server.i18n import N_
 
@@ -96,44 +96,16 @@ def _as_time(value: object) -> datetime | None:
     return None
 
 
-def canonical_qty(value: object) -> str:
-    """sync-protocol §4: a quantity in its shortest decimal form ("2.50" → "2.5", "2.0" → "2")."""
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        return str(value)
-    if number == number.to_integral_value():
-        return str(number.quantize(Decimal(1)))
-    return format(number.normalize(), "f")
-
-
-def labour_minutes(labour: list[dict]) -> int:
-    """sync-protocol §4: the total of the labour entries in seconds, divided by 60, rounded down."""
-    seconds = 0
-    for entry in labour:
-        started, ended = _as_time(entry.get("started_at")), _as_time(entry.get("ended_at"))
-        if started and ended and ended > started:
-            seconds += int((ended - started).total_seconds())
-    return seconds // 60
-
-
 def report_record(order_id: int, outcome: str, work_done: str, facts: dict[str, list]) -> dict:
-    """The service record of sync-protocol §4 with signer_name null (§7's "report"): parts not
-    voided sorted by line_id, labour minutes, fee = the payments recorded on the order."""
-    parts = sorted(
-        ({"line_id": p["line_id"], "part_code": p["part_code"], "qty": canonical_qty(p["qty"])}
-         for p in facts.get("parts", []) if not p.get("voided")),
-        key=lambda p: p["line_id"],
-    )
-    return {
-        "fee_cents": sum(int(p.get("amount_cents") or 0) for p in facts.get("payments", [])),
-        "labour_minutes": labour_minutes(facts.get("labour", [])),
-        "outcome": outcome or None,
-        "parts": parts,
-        "signer_name": None,
-        "work_done": work_done if outcome else None,
-        "work_order_id": order_id,
-    }
+    """The service record of sync-protocol §4 with signer_name null (§7's "report"), built by
+    the same function that checks sign-offs, so anyone can recompute a sign-off's hash."""
+    from server.sync.report import build_report
+
+    labour = [(_as_time(e.get("started_at")), _as_time(e.get("ended_at"))) for e in facts.get("labour", [])]
+    return build_report(
+        order_id, outcome, work_done, facts.get("parts", []),
+        [(a, b) for a, b in labour if a and b],
+        (int(p.get("amount_cents") or 0) for p in facts.get("payments", [])), None)
 
 
 def json_ready(value: object) -> object:
@@ -141,7 +113,9 @@ def json_ready(value: object) -> object:
     if isinstance(value, datetime):
         return rfc3339(value)
     if isinstance(value, Decimal):
-        return canonical_qty(value)
+        from server.sync.report import normalise_qty
+
+        return normalise_qty(format(value, "f"))
     if isinstance(value, dict):
         return {k: json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
