@@ -8,22 +8,13 @@ many times its mutation was sent. Times are RFC 3339 in UTC.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from server.sync.tables import (
     Conflict, DepotRepair, LabourEntry, Note, PartLine, Payment, Photo, Rating, SignOff,
 )
+from server.workorders.rules import rfc3339  # one definition of the wire time format
 
 FACT_LISTS = ("parts", "labour", "notes", "photos", "payments", "signoffs", "ratings", "conflicts",
               "depot_repairs")
-
-
-def rfc3339(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 async def facts_for(work_order_id: int) -> dict[str, list]:
