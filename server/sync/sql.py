@@ -12,6 +12,7 @@ drives it to the end in one step.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import queue
 import re
@@ -40,20 +41,22 @@ def marks(count: int) -> str:
     return ", ".join("?" * count)
 
 
-class Sql:
-    """Queries on the connection of the current writing transaction."""
+class Sql(abc.ABC):
+    """Queries on the connection of the current writing transaction (one subclass per engine)."""
 
     postgres = False
 
+    @abc.abstractmethod
     async def fetch(self, sql: str, *args: Any) -> list[Any]:
         """Rows readable by column name (`row["id"]`)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     async def execute(self, sql: str, *args: Any) -> None:
-        raise NotImplementedError
+        """Run one statement."""
 
+    @abc.abstractmethod
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        raise NotImplementedError
+        """Run one statement for each row."""
 
     async def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         rows = list(rows)
