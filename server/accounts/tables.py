@@ -4,7 +4,6 @@ from piccolo.columns import (
     JSON,
     Boolean,
     ForeignKey,
-    Integer,
     Timestamptz,
     Varchar,
 )
@@ -58,7 +57,6 @@ class AuditEntry(Table):
 
     user = ForeignKey(references=User, null=True)
     action = Varchar(length=50)
-    subject = Varchar(length=100)
+    subject = Varchar(length=100, index=True)
     detail = JSON(default="{}")
     at = Timestamptz()
-    count = Integer(default=1)

@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 from server.accounts.guards import allow
 from server.accounts.rules import OVERRIDE_CATEGORY, REGISTER_CALLS, VIEW_CALLS, CurrentUser
 from server.accounts.service import utcnow
+from server.accounts.tables import AuditEntry
 from server.calls import filters as register_filters
 from server.calls import queries, rules
 from server.calls.rules import Problem
@@ -127,7 +128,11 @@ async def _detail_page(request: Request, call_id: int, errors: dict[str, str] | 
 
 @get("/calls/{call_id:int}", name="show_call", guards=[allow(VIEW_CALLS)])
 async def show_call(request: Request, call_id: FromPath[int]) -> Template:
-    return await _detail_page(request, call_id)
+    response = await _detail_page(request, call_id)
+    # seed 001 第三章: access to customer data is logged (only a call the user may see).
+    user: CurrentUser = request.scope["user"]
+    await AuditEntry.insert(AuditEntry(user=user.id, action="call_viewed", subject=f"call:{call_id}", at=utcnow()))
+    return response
 
 
 @post("/calls/{call_id:int}/category", name="override_call_category", guards=[allow(OVERRIDE_CATEGORY)])

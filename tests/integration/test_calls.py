@@ -254,3 +254,20 @@ async def test_the_register_filters_searches_and_pages(db, clerk):
     assert numbers[ids[0]] in fragment.text
     bad = clerk.get("/calls", params={"status": "nonsense", "date_from": "2026-02-31", "page": "-3"})
     assert bad.status_code == 200 and "This choice is not valid" in bad.text and "Not a date" in bad.text
+
+
+async def test_opening_a_call_is_logged(login, db):
+    """seed 001 第三章: access to customer data is logged."""
+    from server.accounts.tables import AuditEntry
+    from server.calls.tables import ServiceCall
+
+    supervisor = login("supervisor")
+    call = await ServiceCall.select(ServiceCall.id).where(ServiceCall.number.like("SH-C-%")).first()
+    before = await AuditEntry.count().where((AuditEntry.action == "call_viewed") & (AuditEntry.subject == f"call:{call['id']}"))
+    assert supervisor.get(f"/calls/{call['id']}").status_code == 200
+    after = await AuditEntry.count().where((AuditEntry.action == "call_viewed") & (AuditEntry.subject == f"call:{call['id']}"))
+    assert after == before + 1
+    # a call the user may not see is neither shown nor logged as seen
+    other = login("clerk2")
+    assert other.get(f"/calls/{call['id']}").status_code == 404
+    assert await AuditEntry.count().where((AuditEntry.action == "call_viewed") & (AuditEntry.subject == f"call:{call['id']}")) == after
