@@ -84,6 +84,17 @@ def set_up_device(page, password: str = "demo") -> None:
     page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=15000)
 
 
+def device_on_new_order(new_context, make_order, username: str = "tech1"):
+    """A technician's phone, signed in and set up for offline work, and a fresh order of theirs:
+    (context, page, order_id)."""
+    order_id = make_order(username, category="C")
+    context = new_context(viewport=PHONE)
+    page = context.new_page()
+    sign_in_page(page, username)
+    set_up_device(page)
+    return context, page, order_id
+
+
 def outbox_count(page) -> int:
     return int(page.get_attribute("#outbox-badge", "data-count") or 0)
 

@@ -3,7 +3,7 @@ and then leaves no caches and no IndexedDB behind."""
 
 import json
 
-from tests.browser.conftest import PHONE, set_up_device, sign_in_page, wait_sent
+from tests.browser.conftest import PHONE, device_on_new_order, sign_in_page, wait_sent
 
 
 def test_push_message_shows_a_notification(new_context, make_order, live_server):
@@ -35,11 +35,7 @@ def test_push_message_shows_a_notification(new_context, make_order, live_server)
 
 
 def test_logout_refused_while_changes_wait_then_clears_the_device(new_context, make_order):
-    order_id = make_order("tech1", category="C")
-    context = new_context(viewport=PHONE)
-    page = context.new_page()
-    sign_in_page(page, "tech1")
-    set_up_device(page)
+    context, page, order_id = device_on_new_order(new_context, make_order)
     assert page.evaluate("caches.keys()")  # the pages were saved
 
     context.set_offline(True)

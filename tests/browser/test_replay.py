@@ -1,7 +1,7 @@
 """The service worker stopped in the middle of a replay and the tab closed: reopened, every
 change arrives exactly once."""
 
-from tests.browser.conftest import PHONE, set_up_device, sign_in_page, wait_sent
+from tests.browser.conftest import device_on_new_order, wait_sent
 from tests.browser.test_offline_job import camera_photo
 from tests.conftest import sign_in
 
@@ -9,11 +9,7 @@ NOTES = 30
 
 
 def test_worker_stopped_mid_replay_then_everything_arrives_once(new_context, make_order, live_server):
-    order_id = make_order("tech1", category="C")
-    context = new_context(viewport=PHONE)
-    page = context.new_page()
-    sign_in_page(page, "tech1")
-    set_up_device(page)
+    context, page, order_id = device_on_new_order(new_context, make_order)
 
     context.set_offline(True)
     page.goto(f"/tech/orders/{order_id}")

@@ -1,15 +1,11 @@
 """A new service worker waits while changes wait in the outbox, and takes over once they are
 sent: an update never strands what the technician recorded."""
 
-from tests.browser.conftest import PHONE, set_up_device, sign_in_page, wait_sent
+from tests.browser.conftest import device_on_new_order, wait_sent
 
 
 def test_new_worker_waits_for_an_empty_outbox(new_context, make_order):
-    order_id = make_order("tech1", category="C")
-    context = new_context(viewport=PHONE)
-    page = context.new_page()
-    sign_in_page(page, "tech1")
-    set_up_device(page)
+    context, page, order_id = device_on_new_order(new_context, make_order)
     context.set_offline(True)
     page.goto(f"/tech/orders/{order_id}")
     page.click("form[data-action=arrive] button")

@@ -3,6 +3,8 @@ with unique phone numbers and serials (the demo database is shared by every test
 
 from __future__ import annotations
 
+import pytest
+
 import secrets
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -59,3 +61,18 @@ async def make_customer(branch_code: str = "SH-C", zone: str = "urban", name: st
         made.append({"id": contract.id, "number": contract.number})
     return {"id": customer.id, "name": customer.name, "phone": customer.phone, "zone": zone, "units": sold,
             "contracts": made, "model": model["name"]}
+
+
+EN = {"Accept-Language": "en"}
+
+
+@pytest.fixture(scope="module")
+def clerk(login):
+    """The clerk of SH-C, answered in English."""
+    return login("clerk", headers=EN)
+
+
+@pytest.fixture(scope="module")
+def supervisor(login):
+    """The supervisor of SH-C, answered in English."""
+    return login("supervisor", headers=EN)

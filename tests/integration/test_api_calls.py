@@ -12,20 +12,9 @@ import pytest
 from server.calls.tables import ServiceCall
 from server.customers.tables import Customer
 from server.workorders.tables import WorkOrder
-from tests.integration.call_data import branch, make_customer, unique_phone
+from tests.integration.call_data import EN, clerk, supervisor, branch, make_customer, unique_phone  # noqa: F401 (fixtures)
 
-EN = {"Accept-Language": "en"}
 ZH = {"Accept-Language": "zh-CN"}
-
-
-@pytest.fixture(scope="module")
-def clerk(login):
-    return login("clerk", headers=EN)
-
-
-@pytest.fixture(scope="module")
-def supervisor(login):
-    return login("supervisor", headers=EN)
 
 
 def new_customer(**extra) -> dict:

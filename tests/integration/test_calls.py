@@ -13,9 +13,8 @@ from server.calls.tables import ServiceCall
 from server.customers.tables import Customer
 from server.dispatch.calendar import sla_due
 from server.workorders.tables import DispatchEvent, WorkOrder
-from tests.integration.call_data import TZ, branch, make_customer, today, unique_phone, user_id
+from tests.integration.call_data import EN, clerk, supervisor, TZ, branch, make_customer, today, unique_phone, user_id  # noqa: F401 (fixtures)
 
-EN = {"Accept-Language": "en"}
 
 
 def register(client, **fields):
@@ -35,16 +34,6 @@ def count_of(page) -> int:
 
 def local_input(moment: datetime) -> str:
     return moment.astimezone(TZ).strftime("%Y-%m-%dT%H:%M")
-
-
-@pytest.fixture(scope="module")
-def clerk(login):
-    return login("clerk", headers=EN)
-
-
-@pytest.fixture(scope="module")
-def supervisor(login):
-    return login("supervisor", headers=EN)
 
 
 async def test_a_new_customer_call_gets_a_waiting_work_order_with_its_sla(db, clerk):
