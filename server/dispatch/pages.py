@@ -12,22 +12,23 @@ from zoneinfo import ZoneInfo
 from litestar.params import FromPath
 from litestar.params import FromQuery
 from litestar import Request, get, post
-from litestar.response import Redirect, Template
+from litestar.enums import MediaType
+from litestar.response import Redirect, Response, Template
 from markupsafe import Markup
 
 from server.accounts.guards import allow
 from server.accounts.rules import DISPATCH
 from server.calls.rules import CATEGORY_LABELS, ZONE_LABELS
-from server.sync.conflicts import open_conflict_count
 from server.dispatch import rules
-from server.dispatch.service import (CalendarInvalid, branch_for_calendar, load_board, save_calendar,
-                                     visible_branches)
+from server.dispatch.service import (CalendarInvalid, board_stamp, branch_for_calendar, load_board,
+                                     save_calendar, visible_branches)
 from server.i18n import N_
 from server.i18n import gettext as _
-from server.web import is_fragment_request, page
+from server import i18n
+from server.web import PAGE_HEADERS, RenderCache, is_fragment_request, page, render
 from server.workorders import rules as wo_rules
 from server.workorders import service as wo_service
-from server.workorders.service import WorkOrderError
+from server.workorders.service import WorkOrderError, utcnow
 from server.workorders.tables import WorkOrder
 
 NOTICES = {
@@ -134,15 +135,57 @@ async def _notice_from_query(request: Request) -> str | None:
     return _(NOTICES[action], number=row["number"], name=row["name"] or "")
 
 
+def _renders(request: Request) -> RenderCache:
+    state = request.app.state
+    if "board_renders" not in state:
+        state.board_renders = RenderCache()
+    return state.board_renders
+
+
+async def _board(request: Request, branch: int | None, row_errors: dict | None = None,
+                 row_values: dict | None = None) -> tuple[Markup, list]:
+    """The board (dispatch/_board.html) drawn for this user, and the branches it covers.
+
+    Supervisors' pages poll the board every few seconds, and nearly always nothing changed:
+    a drawing is kept per change stamp, language and minute (the time left is counted in
+    minutes) and reused. A board showing a refused form is always drawn afresh."""
+    user = request.scope["user"]
+    now = utcnow()
+    branches = await visible_branches(user, branch)
+    context = {"branch": branch, "poll_seconds": request.app.state.settings.board_poll_seconds,
+               "row_errors": row_errors or {}, "row_values": row_values or {}}
+    if not branches:
+        board = await load_board(user, branch, now, branches=branches)
+        return render(request, "dispatch/_board.html", board=board, view=BoardView(board),
+                      conflicts_open=0, **context), branches
+    # The stamp is read before the orders: a change in between is drawn now and again later,
+    # never kept under a stamp newer than what was drawn.
+    stamp = await board_stamp(user, branches, now)
+    conflicts_open = stamp[-1]
+    if row_errors or row_values:
+        board = await load_board(user, branch, now, branches=branches)
+        return render(request, "dispatch/_board.html", board=board, view=BoardView(board),
+                      conflicts_open=conflicts_open, **context), branches
+    cache = _renders(request)
+    key = (tuple(branches), branch, i18n.current_locale.get(), now.replace(second=0, microsecond=0),
+           stamp, context["poll_seconds"])
+    html = cache.get(key)
+    if html is None:
+        board = await load_board(user, branch, now, branches=branches)
+        html = str(render(request, "dispatch/_board.html", board=board, view=BoardView(board),
+                          conflicts_open=conflicts_open, csrf_token=cache.CSRF_SLOT, **context))
+        cache.put(key, html)
+    auth = request.scope.get("auth")
+    return cache.fill(html, auth.csrf_token if auth else ""), branches
+
+
 async def _board_page(request: Request, branch: int | None, status_code: int = 200, **context: Any) -> Template:
     user = request.scope["user"]
-    board = await load_board(user, branch)
-    conflicts_open = await open_conflict_count(user)
-    all_branches = await visible_branches(user) if user.sees_all_branches else board.branches
-    return page(request, "dispatch/board.html", status_code=status_code, board=board, view=BoardView(board),
-                branch=branch, conflicts_open=conflicts_open,
-                all_branches=all_branches, poll_seconds=request.app.state.settings.board_poll_seconds,
-                row_errors=context.pop("row_errors", {}), row_values=context.pop("row_values", {}),
+    board_html, branches = await _board(request, branch, context.pop("row_errors", None),
+                                        context.pop("row_values", None))
+    all_branches = await visible_branches(user) if user.sees_all_branches and branch else branches
+    return page(request, "dispatch/board.html", status_code=status_code, board_html=board_html,
+                branch=branch, all_branches=all_branches,
                 internal_errors=context.pop("internal_errors", {}),
                 internal_values=context.pop("internal_values", {}), **_labels(), **context)
 
@@ -164,12 +207,10 @@ async def dispatch_board(request: Request, branch: FromQuery[int | None] = None)
 
 
 @get("/dispatch/board", name="dispatch_board_fragment", guards=[allow(DISPATCH)])
-async def dispatch_board_fragment(request: Request, branch: FromQuery[int | None] = None) -> Template:
-    """The board alone, for htmx polling: one small set of queries."""
-    user = request.scope["user"]
-    board = await load_board(user, branch)
-    return page(request, "dispatch/_board.html", board=board, view=BoardView(board), branch=branch,
-                conflicts_open=await open_conflict_count(user), poll_seconds=request.app.state.settings.board_poll_seconds, row_errors={}, row_values={})
+async def dispatch_board_fragment(request: Request, branch: FromQuery[int | None] = None) -> Response:
+    """The board alone (dispatch/_board.html), for htmx polling."""
+    board_html, _branches = await _board(request, branch)
+    return Response(board_html, media_type=MediaType.HTML, headers=PAGE_HEADERS)
 
 
 async def _after_change(request: Request, branch: int | None, change: wo_service.Change) -> Template | Redirect:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from server.accounts.rules import TECHNICIAN, CurrentUser
 from server.accounts.tables import Branch, User
+from server.db import reads
 from server.dispatch import rules
 from server.dispatch.calendar import WorkingCalendar
 from server.workorders import rules as wo_rules
@@ -25,8 +26,9 @@ class BranchInfo:
     name_en: str
     timezone: str
     default_zone: str
-    settings: dict
-    calendar: WorkingCalendar
+    settings: dict = field(compare=False)
+    calendar: WorkingCalendar = field(compare=False)
+    calendar_text: str = ""  # what settings and calendar were made from: compared and hashed
 
 
 @dataclass
@@ -76,24 +78,65 @@ class Board:
         return sum(1 for r in self.waiting if r.flags.state in ("at_risk", "overdue"))
 
 
-def branch_info(row: dict) -> BranchInfo:
-    settings = calendar_of(row["calendar"])
-    return BranchInfo(row["id"], row["code"], row["name"], row["name_en"], row["timezone"],
-                      row["default_zone"], settings,
-                      WorkingCalendar.from_settings(settings, row["timezone"]))
+def branch_info(row) -> BranchInfo:
+    return _branch_info(row["id"], row["code"], row["name"], row["name_en"], row["timezone"],
+                        row["default_zone"], row["calendar"] if isinstance(row["calendar"], str)
+                        else json.dumps(row["calendar"]))
+
+
+@lru_cache(maxsize=256)
+def _branch_info(id: int, code: str, name: str, name_en: str, timezone: str, default_zone: str,
+                 calendar: str) -> BranchInfo:
+    """Made once per distinct branch row: parsing the calendar is not free, and the board asks
+    for its branches on every poll."""
+    settings = calendar_of(calendar)
+    return BranchInfo(id, code, name, name_en, timezone, default_zone, settings,
+                      WorkingCalendar.from_settings(settings, timezone), calendar)
+
+
+_BRANCH_SQL = "SELECT id, code, name, name_en, timezone, default_zone, calendar FROM branch"
 
 
 async def visible_branches(user: CurrentUser, only: int | None = None) -> list[BranchInfo]:
     """The branches `user` sees (all for head office and admin), or just `only` among them."""
-    query = Branch.select(Branch.id, Branch.code, Branch.name, Branch.name_en, Branch.timezone,
-                          Branch.default_zone, Branch.calendar).order_by(Branch.code)
+    where, args = [], []
     if not user.sees_all_branches:
-        query = query.where(Branch.id == (user.branch_id or -1))
+        where.append("id = ?")
+        args.append(user.branch_id or -1)
     if only is not None:
         if not wo_rules.valid_id(only):
             return []
-        query = query.where(Branch.id == only)
-    return [branch_info(row) for row in await query]
+        where.append("id = ?")
+        args.append(only)
+    sql = _BRANCH_SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY code"
+    return [branch_info(row) for row in await reads.fetch(sql, *args)]
+
+
+async def board_stamp(user: CurrentUser, branches: list[BranchInfo], now: datetime) -> tuple:
+    """A value that changes whenever what the board shows may have changed: its orders (every
+    change to an order raises its version), the branches' technicians and the user's open
+    conflicts. One aggregate query, so that an unchanged board need not be read and drawn
+    again on every poll. The last item is the open-conflict count the board shows."""
+    ids = [b.id for b in branches]
+    since = min(_start_of_today(now, b) for b in branches)
+    in_branches = f"branch IN ({reads.marks(len(ids))})"
+    conflicts_scope = "" if user.sees_all_branches else " AND w.branch = ?"
+    sql = (
+        "SELECT o.n, o.v, o.i, o.u, t.n AS techs, t.i AS tech_ids, c.n AS conflicts FROM "
+        "(SELECT count(*) AS n, coalesce(sum(version), 0) AS v, coalesce(sum(id), 0) AS i, "
+        f"max(updated_at) AS u FROM work_order WHERE {in_branches} AND (status IN (?, ?, ?) "
+        "OR (status = ? AND completed_at >= ?))) o, "
+        "(SELECT count(*) AS n, coalesce(sum(id), 0) AS i FROM fs_user "
+        f"WHERE role = ? AND active = ? AND {in_branches}) t, "
+        "(SELECT count(*) AS n FROM sync_conflict c JOIN work_order w ON w.id = c.work_order "
+        f"WHERE c.status = ?{conflicts_scope}) c"
+    )
+    args = [*ids, wo_rules.WAITING, *wo_rules.OPEN_ASSIGNED, wo_rules.COMPLETED, since,
+            TECHNICIAN, True, *ids, "open"]
+    if not user.sees_all_branches:
+        args.append(user.branch_id or -1)
+    row = (await reads.fetch(sql, *args))[0]
+    return (row["n"], row["v"], row["i"], str(row["u"]), row["techs"], row["tech_ids"], row["conflicts"])
 
 
 async def branch_calendars(branch_ids: set[int]) -> dict[int, WorkingCalendar]:
@@ -139,13 +182,15 @@ def _start_of_today(now: datetime, branch: BranchInfo) -> datetime:
     return datetime.combine(now.astimezone(tz).date(), time(0), tz)
 
 
-async def load_board(user: CurrentUser, branch_id: int | None = None, now: datetime | None = None) -> Board:
+async def load_board(user: CurrentUser, branch_id: int | None = None, now: datetime | None = None,
+                     branches: list[BranchInfo] | None = None) -> Board:
     """Waiting orders in dispatch order, open assigned ones, and each technician's load today.
 
-    Three reads on one connection (a read transaction): the board is polled often."""
+    The reads share one connection (a read transaction): the board is polled often."""
     now = now or utcnow()
     async with WorkOrder._meta.db.transaction():
-        branches = await visible_branches(user, branch_id)
+        if branches is None:
+            branches = await visible_branches(user, branch_id)
         if not branches:
             return Board(now=now, branches=branches)
         orders, techs = await _board_rows(branches, now)

@@ -16,6 +16,7 @@ from babel import Locale, negotiate_locale
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from markupsafe import Markup
 from babel.support import Translations
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parents[2] / "pwa" / "translations"
@@ -62,6 +63,23 @@ def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
 
 
 _ = gettext
+
+
+@lru_cache(maxsize=8192)
+def _trusted(locale: str, message: str) -> Markup:
+    return Markup(translations(locale).ugettext(message))
+
+
+def template_gettext(message: str, **variables: object) -> Markup:
+    """`_()` in templates, as Jinja's new-style gettext does it (the translation is trusted
+    markup, the values put into it are escaped), called directly: a page has dozens."""
+    text = _trusted(current_locale.get(), message)
+    return text % variables if variables else text
+
+
+def template_ngettext(singular: str, plural: str, n: int, **variables: object) -> Markup:
+    variables.setdefault("num", n)
+    return Markup(translations(current_locale.get()).ungettext(singular, plural, n)) % variables
 
 
 def negotiate(accept_language: str | None, chosen: str | None = None) -> str:

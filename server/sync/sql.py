@@ -15,30 +15,19 @@ from __future__ import annotations
 import abc
 import asyncio
 import queue
-import re
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, TypeVar
 
 from server.db.engine import BUSY_TIMEOUT_S
+from server.db.reads import marks, numbered as _numbered  # noqa: F401  (marks: re-exported)
 from server.workorders.tables import WorkOrder
 
 T = TypeVar("T")
-_PLACEHOLDER = re.compile(r"\?")
 _IDLE_MAX = 8  # SQLite connections kept open between pushes
 
 
-@lru_cache(maxsize=512)
-def _numbered(sql: str) -> str:
-    counter = iter(range(1, 100_000))
-    return _PLACEHOLDER.sub(lambda _m: f"${next(counter)}", sql)
-
-
-def marks(count: int) -> str:
-    """`?, ?, ?` for an IN list of `count` values."""
-    return ", ".join("?" * count)
 
 
 class Sql(abc.ABC):
