@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from server.i18n import N_
 from server.sync.report import canonical_json
 
@@ -67,8 +69,20 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+
+
 def parse_json(body: bytes) -> Any:
-    """The body as JSON (strict: NaN and Infinity are not JSON); Malformed 400 otherwise."""
+    """The body as JSON (strict: NaN and Infinity are not JSON); Malformed 400 otherwise.
+
+    orjson reads a push several times faster. It reads integers over 64 bits as floats, so
+    a body with 19 digits in a row is read by json; so is what orjson refuses (lone
+    surrogates, NaN…), and json's answer stands."""
+    if not _LONG_DIGITS.search(body):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
     try:
         return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):

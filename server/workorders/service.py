@@ -205,7 +205,8 @@ async def visible_order(order_id: int, user: CurrentUser) -> dict:
 
 
 async def work_order_detail(order_id: int, user: CurrentUser) -> dict:
-    """GET /api/work-orders/{id}: exactly the shape of sync-protocol §7."""
+    """GET /api/work-orders/{id}: the shape of sync-protocol §7, and the depot repairs its
+    carry-backs opened (each device-made `receipt_id` appears once, with the receipt number)."""
     row = await visible_order(order_id, user)
     facts = rules.json_ready(await readback.facts_for(order_id))
     lists = {name: list(facts.get(name, [])) for name in rules.READBACK_LISTS}  # type: ignore[union-attr]
@@ -219,6 +220,9 @@ async def work_order_detail(order_id: int, user: CurrentUser) -> dict:
         "sla_due_at": rules.rfc3339(row["sla_due_at"]),
         "report": rules.report_record(row["id"], row["outcome"], row["work_done"], lists),
         **lists,
+        "depot_repairs": [{"receipt_id": d["receipt_id"], "receipt_no": d["receipt_no"],
+                           "condition": d["condition"], "accessories": d["accessories"],
+                           "status": d["status"]} for d in facts.get("depot_repairs", [])],
     }
 
 

@@ -16,7 +16,8 @@ from tests.integration.test_dispatch import branch_row, make_order, order_row, u
 
 REPORT_KEYS = {"fee_cents", "labour_minutes", "outcome", "parts", "signer_name", "work_done", "work_order_id"}
 DETAIL_KEYS = {"id", "version", "status", "category", "assigned_to", "arrived_at", "sla_due_at", "report",
-               "parts", "labour", "notes", "photos", "payments", "signoffs", "ratings", "conflicts"}
+               "parts", "labour", "notes", "photos", "payments", "signoffs", "ratings", "conflicts",
+               "depot_repairs"}
 
 
 def rfc3339(value: str) -> datetime:
@@ -35,7 +36,8 @@ async def test_read_back_has_exactly_the_shape_of_sync_protocol_section_7(db, lo
     assert rfc3339(body["sla_due_at"]) == row["sla_due_at"]
     assert body["report"] == {"fee_cents": 0, "labour_minutes": 0, "outcome": None, "parts": [],
                               "signer_name": None, "work_done": None, "work_order_id": order_id}
-    for name in ("parts", "labour", "notes", "photos", "payments", "signoffs", "ratings", "conflicts"):
+    for name in ("parts", "labour", "notes", "photos", "payments", "signoffs", "ratings", "conflicts",
+                 "depot_repairs"):
         assert body[name] == []
 
     dispatched = supervisor.post(f"/api/work-orders/{order_id}/dispatch", json={"technician": "tech1"})

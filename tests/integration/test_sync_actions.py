@@ -82,7 +82,7 @@ async def test_labour_notes_photos_fees_and_carry_back(device, supervisor, db):
     wo = kit.new_order(supervisor)
     picture = kit.png()
     digest = kit.upload(device, picture, kind="photo")
-    reply = device.push([
+    mutations = [
         device.make(*kit.labour(wo, "2026-11-22T09:00:00+08:00", "2026-11-22T10:35:00+08:00")),
         device.make(*kit.labour(wo, "2026-11-22T11:00:00+08:00", "2026-11-22T10:00:00+08:00")),
         device.make(*kit.note(wo, "客户说上周也闪过")),
@@ -91,7 +91,8 @@ async def test_labour_notes_photos_fees_and_carry_back(device, supervisor, db):
         device.make(*kit.fee(wo, 5000)),
         device.make(*kit.fee(wo, 0)),
         device.make(*kit.carry_back(wo)),
-    ])
+    ]
+    reply = device.push(mutations)
     assert statuses(reply) == [
         ("applied", None), ("rejected", "invalid_args"), ("applied", None), ("rejected", "invalid_args"),
         ("applied", None), ("applied", None), ("rejected", "invalid_args"), ("applied", None)]
@@ -106,6 +107,9 @@ async def test_labour_notes_photos_fees_and_carry_back(device, supervisor, db):
     assert receipt.startswith("PR-WO-")
     repairs = await DepotRepair.select(DepotRepair.receipt_no, DepotRepair.status).where(DepotRepair.work_order == wo)
     assert repairs == [{"receipt_no": receipt, "status": "received"}]
+    receipt_id = mutations[-1]["args"]["receipt_id"]
+    assert after["depot_repairs"] == [{"receipt_id": receipt_id, "receipt_no": receipt, "condition": "外壳完好",
+                                       "accessories": "电源线", "status": "received"}]
     # the photo is served back to whoever may see the order
     assert supervisor.get(f"/api/blobs/{digest}").content == picture
 

@@ -1,0 +1,53 @@
+"""The canonical JSON of sync-protocol §4 and the push's JSON reader are made fast with orjson;
+they must give exactly what the standard library gives, for every JSON value."""
+
+import json
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from server.sync.envelope import Malformed, parse_json
+from server.sync.report import canonical_json
+
+TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=8)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False) | TEXT
+    | st.sampled_from([1e-05, 1.192092896e-07, 5e-324, 1e16, 1e22, -0.0, 0.0001, 9.99e-05]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+    max_leaves=25)
+
+
+def standard(value) -> bytes:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      allow_nan=False).encode("utf-8")
+
+
+@settings(max_examples=600)
+@given(JSON_VALUES)
+def test_canonical_json_is_byte_for_byte_the_standard_librarys(value):
+    assert canonical_json(value) == standard(value)
+
+
+@settings(max_examples=300)
+@given(JSON_VALUES)
+def test_the_push_reader_reads_what_json_reads(value):
+    body = json.dumps(value, ensure_ascii=False).encode()
+    assert standard(parse_json(body)) == standard(json.loads(body))
+
+
+def test_lone_surrogates_cannot_be_made_canonical():
+    with pytest.raises(ValueError):
+        canonical_json({"text": "\ud800"})
+
+
+@pytest.mark.parametrize("body", [b'{"a": NaN}', b"[Infinity]", b"\xff\xfe", b"{", b""])
+def test_what_is_not_json_is_refused_with_400(body):
+    with pytest.raises(Malformed) as refused:
+        parse_json(body)
+    assert refused.value.status == 400
+
+
+def test_huge_integers_and_escaped_surrogates_are_still_read():
+    assert parse_json(b"[123456789012345678901234567890]") == [123456789012345678901234567890]
+    assert parse_json(b'"\\ud800"') == "\ud800"
