@@ -69,7 +69,10 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+# Every digit as "0", everything else as "x": 19 zeros in a row are 19 digits in a row (one
+# C pass over the body; a regular expression took as long as the rest of the push).
+_DIGITS_AS_ZERO = bytes(ord("0") if chr(b).isdigit() and b < 128 else ord("x") for b in range(256))
+_NINETEEN_DIGITS = b"0" * 19
 
 
 def parse_json(body: bytes) -> Any:
@@ -78,7 +81,7 @@ def parse_json(body: bytes) -> Any:
     orjson reads a push several times faster. It reads integers over 64 bits as floats, so
     a body with 19 digits in a row is read by json; so is what orjson refuses (lone
     surrogates, NaN…), and json's answer stands."""
-    if not _LONG_DIGITS.search(body):
+    if _NINETEEN_DIGITS not in body.translate(_DIGITS_AS_ZERO):
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError:

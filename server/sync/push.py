@@ -13,9 +13,10 @@ from litestar.exceptions import ClientException, NotAuthorizedException
 from litestar.response import Response
 
 from server.i18n import gettext as _
-from server.sync import ledger, rules
+from server.sync import ledger, resends, rules
 from server.sync.devices import server_time
 from server.sync.envelope import MAX_BODY_BYTES, Malformed, parse_envelope
+from server.workorders.service import utcnow
 
 # Values of envelope messages that are themselves English source strings.
 _TRANSLATED_VALUES = ("kind",)
@@ -66,18 +67,40 @@ async def push(request: Request) -> Response:
     user = request.scope.get("user")
     if user is None or auth is None or auth.kind != "bearer":
         raise NotAuthorizedException(detail=_("A device token is needed to push."))
+    body = await request.body()
+    replies = _resend_replies(request)
+    key = replies.key(auth.device_id, body)
+    known = replies.recall(key)
+    if known is not None:
+        now = utcnow()
+        last_seq = await resends.answer_from_memory(known, auth.device_id, now)
+        if last_seq is not None:
+            return _reply(resends.copy_results(known), last_seq, None, now)
     try:
-        envelope = parse_envelope(await request.body(), auth.device_id)
+        envelope = parse_envelope(body, auth.device_id)
         result = await ledger.push(envelope, user.id)
     except Malformed as error:
         raise _refuse(error) from None
     except ledger.DeviceGone:
         raise NotAuthorizedException(detail=_("This device was revoked.")) from None
+    if result.stopped is None:
+        replies.remember(key, result.results)
+    return _reply(result.results, result.last_seq, result.stopped, result.committed_at)
+
+
+def _resend_replies(request: Request) -> resends.ResendReplies:
+    state = request.app.state
+    if "resend_replies" not in state:
+        state.resend_replies = resends.ResendReplies()
+    return state.resend_replies
+
+
+def _reply(results: list[dict], last_seq: int, stopped: dict | None, at) -> Response:
     return Response({
-        "results": [with_messages(r) for r in result.results],
-        "last_seq": result.last_seq,
-        "stopped": result.stopped,
-        "server_time": server_time(result.committed_at),
+        "results": [with_messages(dict(r)) for r in results],
+        "last_seq": last_seq,
+        "stopped": stopped,
+        "server_time": server_time(at),
     }, status_code=200)
 
 

@@ -26,8 +26,28 @@ QTY_PATTERN = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?")
 # one encoder made once (a push hashes every mutation's payload with it).
 _CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
 # orjson writes the same bytes several times faster, except for numbers under 1e-4 (json
-# writes 1e-05, orjson 0.00001 or 1e-5): output with either mark is made again by json.
-_SMALL_NUMBER_MARKS = (b"e-", b"0.0000")
+# writes 1e-05, orjson 0.00001 or 1e-5): such output is made again by json.
+_NUMBER_CHARS = frozenset(b"0123456789.")
+_VALUE_STARTS = frozenset(b":,[")
+
+
+def _small_number_in(text: bytes) -> bool:
+    """Does orjson's `text` hold a number written as 0.0000… or …e-…? Only a run of digits
+    starting a value counts (right after `:`, `,`, `[`, a minus sign or the start): ids like
+    "…3e-4a…" inside strings do not. A false alarm would only cost time."""
+    for mark in (b"e-", b"0.0000"):
+        at = text.find(mark)
+        while at != -1:
+            start = at
+            while start > 0 and text[start - 1] in _NUMBER_CHARS:
+                start -= 1
+            if start < at or mark == b"0.0000":
+                if start > 0 and text[start - 1] == 0x2D:  # "-"
+                    start -= 1
+                if start == 0 or text[start - 1] in _VALUE_STARTS:
+                    return True
+            at = text.find(mark, at + 1)
+    return False
 
 
 def canonical_json(value: object) -> bytes:
@@ -38,7 +58,7 @@ def canonical_json(value: object) -> bytes:
         fast = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except (TypeError, orjson.JSONEncodeError):  # lone surrogates, integers over 64 bits…
         fast = None
-    if fast is not None and not any(mark in fast for mark in _SMALL_NUMBER_MARKS):
+    if fast is not None and not _small_number_in(fast):
         return fast
     return _CANONICAL.encode(value).encode("utf-8")
 

@@ -51,3 +51,11 @@ def test_what_is_not_json_is_refused_with_400(body):
 def test_huge_integers_and_escaped_surrogates_are_still_read():
     assert parse_json(b"[123456789012345678901234567890]") == [123456789012345678901234567890]
     assert parse_json(b'"\\ud800"') == "\ud800"
+
+
+@pytest.mark.parametrize("value", [
+    {"id": "0b7e-3e-4a9e-", "n": 1}, ["3e-4", "x:0.00001"], {"qty": "0.00001"},
+    [0.5, -1e-05, 2e-07], {"a": [1, {"b": -0.00001}]}, 1e-05, -3.5e-10,
+])
+def test_ids_and_text_that_look_like_small_numbers_still_come_out_right(value):
+    assert canonical_json(value) == standard(value)
