@@ -16,7 +16,7 @@ def allow(roles: Iterable[str]):
     """A guard letting in only signed-in users whose role is one of `roles`."""
     allowed = frozenset(roles)
 
-    def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
         user: CurrentUser | None = connection.scope.get("user")
         if user is None:
             raise NotAuthorizedException(_("Please sign in."))
@@ -27,6 +27,6 @@ def allow(roles: Iterable[str]):
     return guard
 
 
-def signed_in(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+async def signed_in(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
     if connection.scope.get("user") is None:
         raise NotAuthorizedException(_("Please sign in."))

@@ -153,7 +153,7 @@ async def devices_seen_by(actor: CurrentUser) -> list[dict]:
 _calls: dict[str, deque] = {}
 
 
-def device_rate_limit(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+async def device_rate_limit(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
     """Guard: at most DEVICE_CALLS_PER_MINUTE token-authenticated calls per device (429)."""
     auth = connection.scope.get("auth")
     if auth is None or auth.kind != "bearer":
