@@ -18,6 +18,7 @@ from server.accounts.service import utcnow
 from server.accounts.tables import AuditEntry
 from server.calls import filters as register_filters
 from server.calls import queries, rules
+from server.calls.register_rows import register_row
 from server.calls.rules import Problem
 from server.calls.service import Refused, branches_for, override_category, register
 from server.customers.service import product_models
@@ -106,6 +107,7 @@ async def list_calls(request: Request) -> Template:
     context: dict[str, Any] = dict(
         filters=filters, errors=translate(problems), rows=rows, total=total,
         pages=register_filters.page_count(total), rules=rules, labels=register_labels(),
+        register_row=register_row,
         branches=await branches_for(user) if user.sees_all_branches else [])
     if request.headers.get("hx-target") == "call-results":
         return page(request, "calls/_results.html", **context)

@@ -47,6 +47,9 @@ class DurableSQLiteEngine(SQLiteEngine):
 
     async def close_pool(self) -> None:
         """Close the pooled connections of the running event loop (at shutdown)."""
+        from server.db.reads import close_loop_connections
+
+        close_loop_connections(self.path)
         loop = id(asyncio.get_running_loop())
         pool = self._pools.pop(loop, None)
         self._opened.pop(loop, None)

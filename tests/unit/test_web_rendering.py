@@ -66,3 +66,35 @@ def test_render_cache_keeps_the_newest_and_fills_in_the_csrf_token():
     assert cache.get("b") is None and cache.get("c") == "c"
     filled = cache.fill(cache.get("a"), 'tok"en')
     assert isinstance(filled, Markup) and filled == "<input value='tok&#34;en'>"
+
+
+def _register_row_html(row: dict, locale: str, branches: list) -> str:
+    from server.calls.pages import register_labels
+    from server.calls.register_rows import register_row
+
+    env = make_environment()
+    token = i18n.current_locale.set(locale)
+    try:
+        template = env.from_string("{{ register_row(r) }}")
+        return template.render(register_row=register_row, r=row, labels=register_labels(),
+                               tz="Asia/Shanghai", branches=branches)
+    finally:
+        i18n.current_locale.reset(token)
+
+
+def test_a_register_row_is_drawn_again_exactly_when_what_it_shows_changes():
+    row = {"id": 7, "number": "C-1", "received_at": datetime(2026, 11, 25, 1, 5, tzinfo=timezone.utc),
+           "status": "dispatching", "category": "A", "zone": "urban", "model_text": "LED 40W",
+           "serial_text": "", "customer.name": "王<芳>", "customer.phone": "13800000000",
+           "sold_unit.serial": None, "sold_unit.model.name": None, "branch.code": "SH-C",
+           "branch.timezone": "Asia/Shanghai", "wo_number": "WO-1", "wo_status": "waiting",
+           "wo_technician": None, "work_order": {"number": "WO-1", "status": "waiting",
+                                                 "assigned_to.display_name": None}, "total": 1}
+    first = _register_row_html(row, "en", [])
+    assert "09:05" in first and "王&lt;芳&gt;" in first and "SH-C" not in first
+    assert _register_row_html({**row, "total": 99}, "en", []) == first  # the pager's total is not shown
+    dispatched = {**row, "wo_status": "dispatched", "wo_technician": "张伟",
+                  "work_order": {"number": "WO-1", "status": "dispatched", "assigned_to.display_name": "张伟"}}
+    assert "张伟" in _register_row_html(dispatched, "en", []) and "张伟" not in first
+    assert _register_row_html(row, "zh_Hans", []) != first
+    assert "SH-C" in _register_row_html(row, "en", [{"code": "SH-C"}])
