@@ -92,7 +92,7 @@ _SESSION_SQL = (
 async def session_user(token: str) -> tuple[CurrentUser, str] | None:
     """(user, csrf token) of a live session, or None. One plain-SQL query: it runs on every
     request, and building the joined Piccolo select cost more than running it."""
-    rows = await reads.fetch_small(_SESSION_SQL, token_hash(token))
+    rows = await reads.fetch_quick(_SESSION_SQL, token_hash(token))
     row = rows[0] if rows else None
     if not row or row["expires_at"] < utcnow() or not row["active"]:
         return None

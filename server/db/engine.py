@@ -78,6 +78,14 @@ class DurableSQLiteEngine(SQLiteEngine):
 
     async def _run_in_new_connection(self, query: str, args: list[Any] | None = None,
                                      query_type: str = "generic", table: Any = None):
+        if query.lstrip()[:6].upper() == "SELECT":
+            # A read outside a transaction is tried on the event loop first (reads.py says
+            # why, and how a long one is cut short and sent to a connection thread).
+            from server.db.reads import read_on_loop
+
+            rows = read_on_loop(self.path, query, tuple(args or ()))
+            if rows is not None:
+                return rows
         connection = await self._acquire()
         broken = True
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
@@ -56,11 +57,15 @@ async def fetch(sql: str, *args: Any) -> Sequence[Mapping[str, Any]]:
     return await engine._run_in_new_connection(sql, list(args))
 
 
-# A look-up on the event loop's own SQLite connection: for an indexed read of a few rows this
-# takes tens of microseconds, less than the hop to a connection thread and back. A reader
-# never waits for a writer in WAL mode; should the file still be busy, the look-up waits at
-# most LOOP_BUSY_S and then goes the threaded way.
+# A read on the event loop's own SQLite connection: a small read takes tens of microseconds,
+# less than the hop to a connection thread and back. So that no read can hold the loop up,
+# SQLite is asked every few thousand steps whether LOOP_BUDGET_S is spent; if so the read
+# is interrupted and run again in a connection thread. A reader never waits for a writer in
+# WAL mode; should the file still be busy, the read waits at most LOOP_BUSY_S, then goes the
+# threaded way too.
+LOOP_BUDGET_S = 0.002
 LOOP_BUSY_S = 0.05
+_PROGRESS_STEPS = 2000
 _loop_connections: dict[tuple[int, str], sqlite3.Connection] = {}
 
 
@@ -77,21 +82,34 @@ def _loop_connection(path: str) -> sqlite3.Connection:
 
 
 def close_loop_connections(path: str) -> None:
-    """Close this thread's look-up connection to `path` (at shutdown)."""
+    """Close this thread's read connection to `path` (at shutdown)."""
     connection = _loop_connections.pop((threading.get_ident(), path), None)
     if connection is not None:
         connection.close()
 
 
-async def fetch_small(sql: str, *args: Any) -> Sequence[Mapping[str, Any]]:
-    """Like `fetch`, for indexed look-ups of a few rows that run on every request (the
-    session, the board's stamp): on SQLite outside a transaction, on the event loop."""
-    engine = _engine()
-    if isinstance(engine, PostgresEngine) or engine.current_transaction.get() is not None:
-        return await fetch(sql, *args)
+def read_on_loop(path: str, sql: str, args: tuple) -> Sequence[Mapping[str, Any]] | None:
+    """The rows, or None when the read took too long or the file was busy."""
+    connection = _loop_connection(path)
+    deadline = time.perf_counter() + LOOP_BUDGET_S
+    connection.set_progress_handler(lambda: time.perf_counter() > deadline, _PROGRESS_STEPS)
     try:
-        return _loop_connection(engine.path).execute(sql, args).fetchall()
+        return connection.execute(sql, args).fetchall()
     except sqlite3.OperationalError as error:
-        if "locked" not in str(error) and "busy" not in str(error):
-            raise
-        return await fetch(sql, *args)
+        message = str(error)
+        if "interrupted" in message or "locked" in message or "busy" in message:
+            return None
+        raise
+    finally:
+        connection.set_progress_handler(None, 0)
+
+
+async def fetch_quick(sql: str, *args: Any) -> Sequence[Mapping[str, Any]]:
+    """Like `fetch`, for the reads every page makes (the session, the board's stamp, a page
+    of the register): on SQLite, outside a transaction, first tried on the event loop."""
+    engine = _engine()
+    if not isinstance(engine, PostgresEngine) and engine.current_transaction.get() is None:
+        rows = read_on_loop(engine.path, sql, args)
+        if rows is not None:
+            return rows
+    return await fetch(sql, *args)

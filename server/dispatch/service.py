@@ -109,7 +109,7 @@ async def visible_branches(user: CurrentUser, only: int | None = None) -> list[B
         where.append("id = ?")
         args.append(only)
     sql = _BRANCH_SQL + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY code"
-    return [branch_info(row) for row in await reads.fetch_small(sql, *args)]
+    return [branch_info(row) for row in await reads.fetch_quick(sql, *args)]
 
 
 async def board_stamp(user: CurrentUser, branches: list[BranchInfo], now: datetime) -> tuple:
@@ -135,7 +135,7 @@ async def board_stamp(user: CurrentUser, branches: list[BranchInfo], now: dateti
             TECHNICIAN, True, *ids, "open"]
     if not user.sees_all_branches:
         args.append(user.branch_id or -1)
-    row = (await reads.fetch_small(sql, *args))[0]
+    row = (await reads.fetch_quick(sql, *args))[0]
     return (row["n"], row["v"], row["i"], str(row["u"]), row["techs"], row["tech_ids"], row["conflicts"])
 
 

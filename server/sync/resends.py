@@ -68,7 +68,7 @@ class ResendReplies:
 
 async def answer_from_memory(known: Known, device_id: str, now: datetime) -> int | None:
     """The device's last_seq if the remembered answer still holds, else None (full path)."""
-    rows = await reads.fetch_small("SELECT last_seq, last_sync_at, revoked_at FROM device WHERE device_id = ?",
+    rows = await reads.fetch_quick("SELECT last_seq, last_sync_at, revoked_at FROM device WHERE device_id = ?",
                              device_id)
     if not rows or rows[0]["revoked_at"] is not None or rows[0]["last_seq"] < known.top_seq:
         return None
