@@ -154,6 +154,8 @@ def make_order(database_settings):
             finally:
                 if database_settings.is_postgres:
                     await engine.close_connection_pool()
+                else:  # the loop ends with this thread: so must its connections
+                    await engine.close_pool()
 
         return _run(work())
 
