@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 from PIL import Image
 
 AT = "2026-11-22T09:31:05+08:00"
@@ -174,3 +175,16 @@ def rating(wo: int, score: int = 4, rating_id: str | None = None) -> tuple[str, 
     return "rate_service", {"work_order_id": wo, "rating_id": rating_id or uid(), "attitude": score,
                             "skill": score, "arrival": score, "promises": score, "comment": "很好",
                             "complaint": None}
+
+
+# Fixtures the sync test modules share: `from tests.integration.sync_kit import device, supervisor`.
+
+@pytest.fixture(scope="module")
+def supervisor(login):
+    return login("supervisor")
+
+
+@pytest.fixture
+def device(live_server):
+    """A new device of tech1, with an empty outbox."""
+    return register(live_server.url, "tech1")

@@ -7,21 +7,11 @@ import hashlib
 import json
 
 import httpx
-import pytest
 
 from server.sync.tables import ConflictResolution, DepotRepair
 from server.workorders.tables import WorkOrder
 from tests.integration import sync_kit as kit
-
-
-@pytest.fixture(scope="module")
-def supervisor(login):
-    return login("supervisor")
-
-
-@pytest.fixture
-def device(live_server):
-    return kit.register(live_server.url, "tech1")
+from tests.integration.sync_kit import device, supervisor  # noqa: F401  (fixtures)
 
 
 def report_hash(record: dict) -> str:

@@ -14,16 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.integration import sync_kit as kit
-
-
-@pytest.fixture(scope="module")
-def supervisor(login):
-    return login("supervisor")
-
-
-@pytest.fixture
-def device(live_server):
-    return kit.register(live_server.url, "tech1")
+from tests.integration.sync_kit import device, supervisor  # noqa: F401  (fixtures)
 
 
 def test_applied_mutations_advance_last_seq_and_the_order_version(device, supervisor):

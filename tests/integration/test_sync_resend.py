@@ -8,20 +8,10 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import httpx
-import pytest
 
 from server.sync.tables import Device as DeviceRow
 from tests.integration import sync_kit as kit
-
-
-@pytest.fixture(scope="module")
-def supervisor(login):
-    return login("supervisor")
-
-
-@pytest.fixture
-def device(live_server):
-    return kit.register(live_server.url, "tech1")
+from tests.integration.sync_kit import device, supervisor  # noqa: F401  (fixtures)
 
 
 def post(device: kit.Device, body: bytes, lang: str = "en") -> dict:
