@@ -95,6 +95,21 @@ def device_on_new_order(new_context, make_order, username: str = "tech1"):
     return context, page, order_id
 
 
+def draw_signature(page) -> None:
+    """Three strokes across the signature pad, as a finger would draw them."""
+    page.locator("#signature-pad").scroll_into_view_if_needed()
+    box = page.locator("#signature-pad").bounding_box()
+    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+    for stroke in ((0.1, 0.6, 0.35, 0.3), (0.35, 0.3, 0.5, 0.7), (0.5, 0.7, 0.85, 0.35)):
+        page.mouse.move(x + w * stroke[0], y + h * stroke[1])
+        page.mouse.down()
+        for step in range(1, 11):
+            f = step / 10
+            page.mouse.move(x + w * (stroke[0] + (stroke[2] - stroke[0]) * f),
+                            y + h * (stroke[1] + (stroke[3] - stroke[1]) * f))
+        page.mouse.up()
+
+
 def outbox_count(page) -> int:
     return int(page.get_attribute("#outbox-badge", "data-count") or 0)
 

@@ -5,7 +5,8 @@ import re
 
 from PIL import Image
 
-from tests.browser.conftest import TABLET, outbox_count, screenshot, set_up_device, sign_in_page, wait_sent
+from tests.browser.conftest import (TABLET, draw_signature, outbox_count, screenshot, set_up_device,
+                                    sign_in_page, wait_sent)
 from tests.conftest import sign_in
 
 
@@ -28,19 +29,6 @@ def add_part(page, code: str, qty: str, returned: bool = False) -> None:
         page.check("form[data-action=add_part] input[name=old_part_returned]")
     page.click("form[data-action=add_part] button.primary")
     page.wait_for_selector(f"#list-parts li:has-text('{code}') .state-pending")
-
-
-def draw_signature(page) -> None:
-    box = page.locator("#signature-pad").bounding_box()
-    x, y, w, h = box["x"], box["y"], box["width"], box["height"]
-    for stroke in ((0.1, 0.6, 0.35, 0.3), (0.35, 0.3, 0.5, 0.7), (0.5, 0.7, 0.85, 0.35)):
-        page.mouse.move(x + w * stroke[0], y + h * stroke[1])
-        page.mouse.down()
-        for step in range(1, 11):
-            f = step / 10
-            page.mouse.move(x + w * (stroke[0] + (stroke[2] - stroke[0]) * f),
-                            y + h * (stroke[1] + (stroke[3] - stroke[1]) * f))
-        page.mouse.up()
 
 
 def test_whole_job_offline_then_everything_arrives_once(new_context, make_order, live_server):
