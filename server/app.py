@@ -19,6 +19,7 @@ from server.accounts.middleware import AuthMiddleware
 from server.db import bind_engine
 from server.errors import exception_handlers
 from server.settings import Settings
+from server.static_cache import StaticCacheHeaders
 from server.web import STATIC_DIR, make_environment
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -52,7 +53,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     static = create_static_files_router(
         path="/static", directories=[STATIC_DIR], name="static",
-        cache_control=None, include_in_schema=False,
+        cache_control=None, include_in_schema=False, middleware=[StaticCacheHeaders()],
     )
     app = Litestar(
         route_handlers=[*handlers, static],

@@ -29,15 +29,19 @@ TEMPLATES_DIR = PWA_DIR / "templates"
 STATIC_DIR = PWA_DIR / "static"
 
 
-@lru_cache(maxsize=None)
-def _static_version(path: str) -> str:
-    file = STATIC_DIR / path
-    return hashlib.sha256(file.read_bytes()).hexdigest()[:10] if file.is_file() else "0"
+@lru_cache(maxsize=512)
+def static_version(path: str) -> str:
+    """The version of a static file: the start of its SHA-256 ("0" when pwa/static has no
+    such file: a path leading out of it names nothing)."""
+    file = (STATIC_DIR / path).resolve()
+    if not file.is_relative_to(STATIC_DIR.resolve()) or not file.is_file():
+        return "0"
+    return hashlib.sha256(file.read_bytes()).hexdigest()[:10]
 
 
 def static_url(path: str) -> str:
     """A versioned URL, so the service worker may cache static files first."""
-    return f"/static/{path}?v={_static_version(path)}"
+    return f"/static/{path}?v={static_version(path)}"
 
 
 # Patterns made only of digits and separators read the same in every language: strftime is

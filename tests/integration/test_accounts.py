@@ -74,3 +74,14 @@ def test_pages_send_anonymous_users_to_sign_in(live_server):
     response = httpx.get(live_server.url + "/api/me")
     assert response.status_code == 401
     assert response.json()["error"] == "unauthorized"
+
+
+def test_versioned_static_files_are_kept_and_the_others_checked_each_time(live_server):
+    from server.web import static_url
+
+    versioned = httpx.get(live_server.url + static_url("css/app.css"))
+    assert versioned.status_code == 200 and versioned.headers["cache-control"] == "public, max-age=31536000, immutable"
+    for path in ("/static/css/app.css", "/static/css/app.css?v=0123456789", "/static/icons/icon-192.png"):
+        response = httpx.get(live_server.url + path)
+        assert response.status_code == 200 and response.headers["cache-control"] == "no-cache", path
+    assert httpx.get(live_server.url + "/static/../server/app.py?v=1").status_code == 404
