@@ -66,21 +66,27 @@ def work_order_id(args: dict, field: str) -> int:
 
 
 def uuid_arg(args: dict, field: str) -> str:
+    """A device-made id, kept exactly as sent: the report the customer signs holds it, and
+    the device hashed its own spelling (sync-protocol §4)."""
     value = _present(args, field)
     if not is_uuid(value):
         raise Problem("uuid", field=field)
-    return value.lower()
+    return value
 
 
 def parse_time(value: Any) -> datetime | None:
     """An RFC 3339 time with offset, as UTC; None when it is not one."""
-    if not isinstance(value, str) or not 10 <= len(value) <= 40:
+    if not isinstance(value, str) or not 16 <= len(value) <= 40:
+        return None
+    # RFC 3339: "T" and "Z" may be lower case, and a space may stand for the "T" (§5.6).
+    text = value.upper()
+    if text[10] not in "T ":
         return None
     try:
-        moment = datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    if moment.tzinfo is None or "T" not in value.upper():
+    if moment.tzinfo is None:
         return None
     try:
         return moment.astimezone(timezone.utc)
@@ -235,7 +241,10 @@ def check_args(name: str, args: dict, base_version: Any, captured_at: Any) -> di
     cleaned = {field: check(args, field) for field, check in spec.args.items()}
     if name == "add_labour" and cleaned["ended_at"] <= cleaned["started_at"]:
         raise Problem("labour_order")
-    if base_version is not None and (not is_int(base_version) or not 0 <= base_version <= MAX_INT4):
+    # §2: base_version matters only for actions that change mutable fields; a fact ignores it.
+    if spec.kind != MUTABLE:
+        base_version = None
+    elif base_version is not None and (not is_int(base_version) or not 0 <= base_version <= MAX_INT4):
         raise Problem("base_version")
     cleaned["_base_version"] = base_version
     moment = None

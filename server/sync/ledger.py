@@ -12,9 +12,12 @@ commit together; the reply is built only after the commit.
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+import asyncpg
 
 from server.accounts.service import utcnow
 from server.sync import rules
@@ -29,6 +32,7 @@ LEDGER_COLUMNS = ("device_id", "device_seq", "mutation_id", "seq", "name", "payl
                   "captured_at", "clock_offset_ms", "clock_flagged", "received_at")
 
 
+UNIQUE_VIOLATIONS = (asyncpg.UniqueViolationError, sqlite3.IntegrityError)
 LAST_SYNC_PRECISION = timedelta(minutes=1)  # how often a push of resends alone notes the time
 
 
@@ -179,11 +183,13 @@ async def push(envelope: Envelope, technician_id: int) -> PushResult:
                     results.append({"id": m.id, "seq": m.seq, "status": "duplicate", "original": _original(row)})
                     continue
                 stopped = "seq_reused"
-            elif m.seq > last_seq + 1:
-                stopped = "gap"
+            # §2's table, in its order: an id the ledger holds under another seq is a reused
+            # seq even beyond a gap; a missing blob stops before the arguments are judged.
             elif m.key in by_id or m.key in seen:
                 stopped = "seq_reused"
-            elif isinstance(prepared[m.key], dict) and rules.blob_named(m.name, m.args) in missing:
+            elif m.seq > last_seq + 1:
+                stopped = "gap"
+            elif m.name in rules.ACTIONS and rules.blob_named(m.name, m.args) in missing:
                 stopped = "blob_missing"
             if stopped:
                 stopped = {"seq": m.seq, "reason": stopped}
@@ -206,7 +212,12 @@ async def push(envelope: Envelope, technician_id: int) -> PushResult:
                               last_seq, now, device["id"])
         return results, handled, last_seq, stopped
 
-    results, handled, last_seq, stopped = await run_write(work)
+    try:
+        results, handled, last_seq, stopped = await run_write(work)
+    except UNIQUE_VIOLATIONS:
+        # PostgreSQL: another push committed the same mutation id (or device-made fact id)
+        # after this one read the ledger; handled again, it now sees that row.
+        results, handled, last_seq, stopped = await run_write(work)
     if stopped:
         stopped["resend_from"] = last_seq + 1
     return PushResult(

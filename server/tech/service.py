@@ -13,7 +13,7 @@ from server.accounts.rules import CurrentUser
 from server.accounts.tables import Branch
 from server.dispatch.calendar import WorkingCalendar, local_date, sla_state
 from server.parts.tables import Part, VanStock
-from server.sync.readback import facts_for
+from server.sync.readback import facts_for, without_private_keys
 from server.tech import rules
 from server.workorders.tables import WorkOrder
 
@@ -144,7 +144,9 @@ def _moment(value) -> datetime | None:
 
 
 def _normalised(facts: dict) -> dict:
-    """Labour times as aware datetimes, whatever form the read-back gives them in."""
+    """Labour times as aware datetimes, whatever form the read-back gives them in; the
+    server's own bookkeeping keys left out."""
+    facts = without_private_keys(facts)
     for entry in facts.get("labour", []):
         entry["started_at"], entry["ended_at"] = _moment(entry.get("started_at")), _moment(entry.get("ended_at"))
     facts["labour"] = [e for e in facts.get("labour", []) if e["started_at"] and e["ended_at"]]

@@ -101,11 +101,14 @@ def report_record(order_id: int, outcome: str, work_done: str, facts: dict[str, 
     the same function that checks sign-offs, so anyone can recompute a sign-off's hash."""
     from server.sync.report import build_report
 
+    from server.sync.readback import paid_before_last_signoff
+
     labour = [(_as_time(e.get("started_at")), _as_time(e.get("ended_at"))) for e in facts.get("labour", [])]
+    paid = paid_before_last_signoff(facts.get("payments", []), facts.get("signoffs", []))
     return build_report(
         order_id, outcome, work_done, facts.get("parts", []),
         [(a, b) for a, b in labour if a and b],
-        (int(p.get("amount_cents") or 0) for p in facts.get("payments", [])), None)
+        (int(p.get("amount_cents") or 0) for p in paid), None)
 
 
 def json_ready(value: object) -> object:

@@ -210,6 +210,8 @@ async def work_order_detail(order_id: int, user: CurrentUser) -> dict:
     row = await visible_order(order_id, user)
     facts = rules.json_ready(await readback.facts_for(order_id))
     lists = {name: list(facts.get(name, [])) for name in rules.READBACK_LISTS}  # type: ignore[union-attr]
+    report = rules.report_record(row["id"], row["outcome"], row["work_done"], lists)
+    lists = readback.without_private_keys(lists)
     return {
         "id": row["id"],
         "version": row["version"],
@@ -218,7 +220,7 @@ async def work_order_detail(order_id: int, user: CurrentUser) -> dict:
         "assigned_to": row["assigned_username"],
         "arrived_at": rules.rfc3339(row["arrived_at"]),
         "sla_due_at": rules.rfc3339(row["sla_due_at"]),
-        "report": rules.report_record(row["id"], row["outcome"], row["work_done"], lists),
+        "report": report,
         **lists,
         "depot_repairs": [{"receipt_id": d["receipt_id"], "receipt_no": d["receipt_no"],
                            "condition": d["condition"], "accessories": d["accessories"],

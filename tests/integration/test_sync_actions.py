@@ -297,3 +297,28 @@ def test_a_second_rating_can_be_made_the_one_that_counts(device, supervisor):
     assert supervisor.post(f"/api/conflicts/{conflict_id}/resolve",
                            json={"choice": "take_device", "note": ""}).status_code == 200
     assert [(r["attitude"], r["counted"]) for r in kit.order(supervisor, wo)["ratings"]] == [(1, False), (4, True)]
+
+
+def test_the_read_back_report_recomputes_the_signed_hash_even_after_a_later_fee(device, supervisor):
+    """§7: anyone can recompute a sign-off's hash from `report`; §4: its fee is what was paid
+    before the sign-off. A device-made id is kept as the device spelled it (it is hashed)."""
+    wo = kit.new_order(supervisor)
+    signature = kit.upload(device, kit.png())
+    line = kit.uid().upper()
+    device.push([device.make(*kit.arrive(wo)), device.make(*kit.add_part(wo, "LED-40W", "2", line_id=line)),
+                 device.make(*kit.fee(wo, 3000))])
+    version = kit.order(supervisor, wo)["version"]
+    assert device.send(*kit.complete(wo), base_version=version)["status"] == "applied"
+    record = {**kit.order(supervisor, wo)["report"], "signer_name": "钱多多"}
+    assert record["parts"] == [{"line_id": line, "part_code": "LED-40W", "qty": "2"}]
+    signed = device.send(*kit.signoff(wo, signature, report_hash(record), signer="钱多多"))
+    assert signed["status"] == "applied"
+    assert device.send(*kit.fee(wo, 700))["status"] == "applied"  # paid after signing
+
+    after = kit.order(supervisor, wo)
+    assert [p["amount_cents"] for p in after["payments"]] == [3000, 700]
+    assert after["report"]["fee_cents"] == 3000
+    (signoff,) = after["signoffs"]
+    assert signoff["verified"] is True
+    assert report_hash({**after["report"], "signer_name": signoff["signer_name"]}) == signoff["report_sha256"]
+    assert not any(key.startswith("_") for entry in after["payments"] + after["signoffs"] for key in entry)

@@ -99,6 +99,9 @@ def test_a_reused_seq_or_id_stops_the_batch(device, supervisor):
     assert reply["stopped"] == {"seq": 3, "reason": "seq_reused", "resend_from": 3}
     assert [n["text"] for n in kit.order(supervisor, wo)["notes"]][0] == "一"
     assert len(kit.order(supervisor, wo)["notes"]) == 2
+    # a known id beyond a gap: the table of §2 says seq_reused before it says gap
+    reply = device.push([{**one, "seq": 9}])
+    assert reply["stopped"] == {"seq": 9, "reason": "seq_reused", "resend_from": 3}
 
 
 def test_a_missing_blob_stops_without_advancing_until_it_is_uploaded(device, supervisor):
@@ -117,6 +120,16 @@ def test_a_missing_blob_stops_without_advancing_until_it_is_uploaded(device, sup
     assert [r["status"] for r in reply["results"]] == ["duplicate", "applied", "applied"]
     photos = kit.order(supervisor, wo)["photos"]
     assert [p["sha256"] for p in photos] == [digest]
+
+
+def test_a_missing_blob_stops_even_a_mutation_whose_other_arguments_are_wrong(device, supervisor):
+    """§3: a mutation naming a missing blob stops the batch instead of being rejected."""
+    wo = kit.new_order(supervisor)
+    missing = hashlib.sha256(b"never uploaded").hexdigest()
+    name, args = kit.signoff(wo, missing, "0" * 64)
+    reply = device.push([device.make(name, {**args, "signed_at": "yesterday"})])
+    assert reply["stopped"] == {"seq": 1, "reason": "blob_missing", "resend_from": 1}
+    assert reply["last_seq"] == 0 and reply["results"] == []
 
 
 def test_a_rejected_mutation_advances_last_seq_and_never_blocks_the_queue(device, supervisor):
@@ -305,14 +318,16 @@ def test_values_no_column_could_hold_only_reject_their_mutation(device, supervis
     wo = kit.new_order(supervisor)
     reply = device.push([
         device.make(*kit.note(wo, text="NUL\u0000inside")),
-        device.make(*kit.note(wo), base_version=2**40),
+        device.make(*kit.diagnosis(wo), base_version=2**40),
         device.make("no\u0000such", {"work_order_id": wo}),
         device.make(*kit.note(2**63)),
         device.make(*kit.note(wo)),
+        device.make(*kit.note(wo), base_version="7"),  # §2: a fact ignores base_version
     ], clock_offset_ms=10**11)
     assert [(r["status"], r.get("reason")) for r in reply["results"]] == [
         ("rejected", "invalid_args"), ("rejected", "invalid_args"), ("rejected", "unknown_action"),
-        ("rejected", "not_assigned"), ("applied", None)]
+        ("rejected", "not_assigned"), ("applied", None), ("applied", None)]
+    assert reply["results"][1]["detail"]["problem"] == "base_version"
     assert supervisor.post("/api/conflicts/99999999999/resolve", json={"choice": "keep_server"}).status_code == 404
 
 

@@ -117,7 +117,9 @@ def test_problems_of_one_mutation_beyond_the_four_fields_are_not_the_envelopes_b
 @pytest.mark.parametrize("name", sorted(rules.ACTIONS))
 def test_every_action_accepts_its_documented_arguments(name):
     cleaned = rules.check_args(name, GOOD_ARGS[name], 3, AT)
-    assert cleaned["work_order_id"] == 7 and cleaned["_base_version"] == 3
+    assert cleaned["work_order_id"] == 7
+    # §2: base_version matters only for actions that change mutable fields
+    assert cleaned["_base_version"] == (3 if rules.ACTIONS[name].kind == rules.MUTABLE else None)
 
 
 @pytest.mark.parametrize("name", sorted(rules.ACTIONS))
@@ -148,7 +150,8 @@ def test_every_argument_of_every_action_is_required(name):
     ("rate_service", "arrival", 2.5, "missing"),
     ("add_labour", "ended_at", AT, "labour_order"),
     ("add_labour", "ended_at", "2026-11-22T09:00:00+08:00", "labour_order"),
-    ("add_labour", "started_at", "2026-11-22 09:00", "time"),
+    ("add_labour", "started_at", "2026-11-22 09:00", "time"),  # no offset
+    ("add_labour", "started_at", "2026-11-22_09:00:00+08:00", "time"),
     ("arrive", "at", "2026-11-22T09:31:05", "time"),
     ("arrive", "at", "yesterday", "time"),
     ("arrive", "at", "2026-11-22", "time"),
@@ -178,14 +181,15 @@ def test_free_text_that_may_be_empty_may_also_be_null():
 
 def test_base_version_and_captured_at_are_checked_too():
     with pytest.raises(rules.Problem) as caught:
-        rules.check_args("arrive", GOOD_ARGS["arrive"], "3", None)
+        rules.check_args("record_diagnosis", GOOD_ARGS["record_diagnosis"], "3", None)
     assert caught.value.key == "base_version"
+    assert rules.check_args("arrive", GOOD_ARGS["arrive"], "3", None)["_base_version"] is None  # a fact
     with pytest.raises(rules.Problem):
         rules.check_args("arrive", GOOD_ARGS["arrive"], None, "soon")
 
 
-def test_cleaning_normalises_ids_quantities_and_accessories():
-    args = {**GOOD_ARGS["add_part"], "line_id": GOOD_ARGS["add_part"]["line_id"].upper(), "qty": "2.50"}
+def test_cleaning_normalises_quantities_and_accessories():
+    args = {**GOOD_ARGS["add_part"], "qty": "2.50"}
     cleaned = rules.check_args("add_part", args, None, None)
     assert cleaned["line_id"] == GOOD_ARGS["add_part"]["line_id"] and cleaned["qty"] == "2.5"
     assert rules.check_args("carry_back", GOOD_ARGS["carry_back"], None, None)["accessories"] == "电源线、遥控器"
@@ -260,3 +264,15 @@ def test_every_reason_and_problem_has_a_message():
                    "already_voided", "duplicate_id", "signoff_before_completion", *rules.CONFLICT_KINDS):
         assert rules.MESSAGES[reason]
     assert rules.MESSAGES["signoff_before_completion"] == "The customer can sign only after the work is completed."
+
+
+@pytest.mark.parametrize("text", ["2026-11-22T09:31:05+08:00", "2026-11-22t01:31:05z", "2026-11-22 01:31:05Z",
+                                  "2026-11-22T01:31:05.250Z"])
+def test_rfc_3339_times_in_every_spelling_it_allows(text):
+    assert rules.parse_time(text).replace(microsecond=0) == datetime(2026, 11, 22, 1, 31, 5, tzinfo=timezone.utc)
+
+
+def test_device_made_ids_are_kept_as_the_device_spelled_them():
+    line = "3F2E7B9C-1A2B-4C3D-8E9F-0A1B2C3D4E5F"
+    cleaned = rules.check_args("add_part", {**GOOD_ARGS["add_part"], "line_id": line}, None, AT)
+    assert cleaned["line_id"] == line
