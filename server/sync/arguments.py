@@ -35,6 +35,7 @@ PROBLEMS = {  # invalid_args: what exactly is wrong (English source messages)
     "choice": N_("%(field)s must be one of: %(choices)s."),
     "too_long": N_("%(field)s is too long (at most %(n)s characters)."),
     "empty": N_("%(field)s must not be empty."),
+    "nul": N_("%(field)s must not contain a NUL character."),
     "amount": N_("The amount must be a whole number of cents above 0."),
     "sha256": N_("%(field)s must be a SHA-256 in hexadecimal."),
     "base_version": N_("base_version must be a whole number or null."),
@@ -116,7 +117,7 @@ def text(limit: int, required: bool = False, nullable: bool = False,
         if len(value) > limit:
             raise Problem("too_long", field=field, n=limit)
         if "\x00" in value:  # no database keeps a NUL inside text
-            raise Problem("missing", field=field)
+            raise Problem("nul", field=field)
         if required and not value.strip():
             raise Problem("empty", field=field)
         return value

@@ -327,6 +327,7 @@ def test_values_no_column_could_hold_only_reject_their_mutation(device, supervis
     assert [(r["status"], r.get("reason")) for r in reply["results"]] == [
         ("rejected", "invalid_args"), ("rejected", "invalid_args"), ("rejected", "unknown_action"),
         ("rejected", "not_assigned"), ("applied", None), ("applied", None)]
+    assert reply["results"][0]["detail"]["problem"] == "nul" and "NUL" in reply["results"][0]["message"]
     assert reply["results"][1]["detail"]["problem"] == "base_version"
     assert supervisor.post("/api/conflicts/99999999999/resolve", json={"choice": "keep_server"}).status_code == 404
 
