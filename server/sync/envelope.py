@@ -75,6 +75,20 @@ _DIGITS_AS_ZERO = bytes(ord("0") if chr(b).isdigit() and b < 128 else ord("x") f
 _NINETEEN_DIGITS = b"0" * 19
 
 
+_DEEP = 500
+
+
+def _depth(document: Any) -> int:
+    """How deeply lists and objects nest in `document`."""
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
 def parse_json(body: bytes) -> Any:
     """The body as JSON (strict: NaN and Infinity are not JSON); Malformed 400 otherwise.
 
@@ -83,9 +97,13 @@ def parse_json(body: bytes) -> Any:
     surrogates, NaN…), and json's answer stands."""
     if _NINETEEN_DIGITS not in body.translate(_DIGITS_AS_ZERO):
         try:
-            return orjson.loads(body)
+            document = orjson.loads(body)
         except orjson.JSONDecodeError:
             pass
+        else:
+            # orjson reads 1,024 levels deep, json fewer: so deep a body is json's to judge.
+            if body.count(b"[") + body.count(b"{") < _DEEP or _depth(document) < _DEEP:
+                return document
     try:
         return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
@@ -58,9 +59,25 @@ def canonical_json(value: object) -> bytes:
         fast = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except (TypeError, orjson.JSONEncodeError):  # lone surrogates, integers over 64 bits…
         fast = None
-    if fast is not None and not _small_number_in(fast):
+    if fast is not None and not _small_number_in(fast) and not (b"null" in fast and _non_finite_in(value)):
         return fast
     return _CANONICAL.encode(value).encode("utf-8")
+
+
+def _non_finite_in(value: object) -> bool:
+    """Does `value` hold an infinite or NaN float (1e400 reads as infinity)? orjson writes
+    those as null; json refuses them, and so must the canonical form."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def sha256_hex(value: object) -> str:

@@ -363,3 +363,12 @@ def test_whatever_a_client_sends_the_answer_is_never_a_server_error(live_server,
 
 
 FUZZ_DEVICE: dict = {}
+
+
+def test_a_number_too_large_for_a_float_is_refused_and_changes_nothing(device, supervisor):
+    wo = kit.new_order(supervisor)
+    mutation = device.make(*kit.note(wo))
+    body = json.dumps(device.envelope([mutation])).replace('"args": {', '"args": {"junk": 1e400, ', 1).encode()
+    response = device.raw(body)
+    assert response.status_code == 422 and response.json()["message"]
+    assert device.last_seq() == 0 and kit.order(supervisor, wo)["notes"] == []

@@ -59,3 +59,27 @@ def test_huge_integers_and_escaped_surrogates_are_still_read():
 ])
 def test_ids_and_text_that_look_like_small_numbers_still_come_out_right(value):
     assert canonical_json(value) == standard(value)
+
+
+def test_an_overflowing_number_cannot_be_made_canonical():
+    """1e400 reads as infinity; orjson would write it as null, json refuses it (allow_nan=False)."""
+    value = parse_json(b'{"args": {"junk": 1e400, "ok": null}}')
+    with pytest.raises(ValueError):
+        canonical_json(value)
+    assert canonical_json({"ok": None, "n": [1.5, None]}) == standard({"ok": None, "n": [1.5, None]})
+
+
+@pytest.mark.parametrize("depth", [400, 600, 990, 1010, 3000])
+def test_deep_nesting_is_read_exactly_when_json_reads_it(depth):
+    body = b"[" * depth + b"]" * depth
+    try:
+        json.loads(body)
+        expected = "read"
+    except RecursionError:
+        expected = "refused"
+    try:
+        parse_json(body)
+        got = "read"
+    except Malformed:
+        got = "refused"
+    assert got == expected
