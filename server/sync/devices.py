@@ -6,9 +6,6 @@ revoked or unknown token resolves to no user, so every /sync/* and /api/ call an
 
 from __future__ import annotations
 
-import asyncio
-import queue
-import sqlite3
 import time
 import uuid
 from collections import deque
@@ -17,12 +14,10 @@ from datetime import datetime, timezone
 from litestar.connection import ASGIConnection
 from litestar.exceptions import TooManyRequestsException
 from litestar.handlers.base import BaseRouteHandler
-from piccolo.engine.sqlite import SQLiteEngine
 
 from server.accounts.rules import DISPATCH, CurrentUser
 from server.accounts.service import new_token, token_hash, utcnow
-from server.accounts.tables import Branch, User
-from server.db.engine import BUSY_TIMEOUT_S
+from server.db import reads
 from server.i18n import gettext as _
 from server.sync.tables import Device
 
@@ -49,45 +44,19 @@ def may_revoke(actor: CurrentUser, actor_device_id: str, device: dict) -> bool:
 
 _LOOKUP_SQL = (
     'SELECT d.device_id, d.revoked_at, u.id, u.username, u.display_name, u.role, u.branch, u.active, '
-    'b.timezone FROM {device} d JOIN {user} u ON u.id = d."user" LEFT JOIN {branch} b ON b.id = u.branch '
+    'b.timezone FROM device d JOIN fs_user u ON u.id = d."user" LEFT JOIN branch b ON b.id = u.branch '
     'WHERE d.token_hash = ?')
-_readers: dict[str, queue.SimpleQueue] = {}
-_READERS_KEPT = 8
-
-
-def _sqlite_lookup(path: str, digest: str) -> tuple | None:
-    """The token's row on a kept read connection (autocommit: each read sees the latest
-    commit, so a revocation counts at once). Piccolo would open a connection, and a thread,
-    for every query outside a transaction; this runs on every device request."""
-    pool = _readers.setdefault(path, queue.SimpleQueue())
-    try:
-        connection = pool.get_nowait()
-    except queue.Empty:
-        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
-    try:
-        sql = _LOOKUP_SQL.format(device=Device._meta.tablename, user=User._meta.tablename,
-                                 branch=Branch._meta.tablename)
-        row = connection.execute(sql, (digest,)).fetchone()
-    except BaseException:
-        connection.close()
-        raise
-    if pool.qsize() < _READERS_KEPT:
-        pool.put(connection)
-    else:
-        connection.close()
-    return row
 
 
 async def _token_row(digest: str) -> tuple | None:
-    engine = Device._meta.db
-    if isinstance(engine, SQLiteEngine):
-        return await asyncio.to_thread(_sqlite_lookup, engine.path, digest)
-    row = await Device.select(
-        Device.device_id, Device.revoked_at, Device.user.id, Device.user.username,
-        Device.user.display_name, Device.user.role, Device.user.branch, Device.user.active,
-        Device.user.branch.timezone,
-    ).where(Device.token_hash == digest).first()
-    return tuple(row.values()) if row else None
+    """The token's device and user: one plain-SQL read, as the session's (it runs on every
+    device request; each read sees the latest commit, so a revocation counts at once)."""
+    rows = await reads.fetch_quick(_LOOKUP_SQL, digest)
+    if not rows:
+        return None
+    row = rows[0]
+    return (row["device_id"], row["revoked_at"], row["id"], row["username"], row["display_name"],
+            row["role"], row["branch"], row["active"], row["timezone"])
 
 
 async def device_user(token: str) -> tuple[CurrentUser, str] | None:
